@@ -1,0 +1,290 @@
+/* The command-line verbs.  main.c only initialises MPI and calls sb_cli_main. */
+#include "symbatch/cli.h"
+
+#include "symbatch/comm.h"
+#include "symbatch/core.h"
+#include "symbatch/error.h"
+#include "symbatch/io.h"
+#include "symbatch/job.h"
+#include "symbatch/perm.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cli_args {
+    const char *verb;
+    const char *file;
+    const char *extra[2]; /* generators FAMILY N [K] */
+    int nextra;
+    sb_run_opts opts;
+} cli_args;
+
+static const char usage_text[] =
+    "usage: symbatch <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run JOB.yaml [--output PATH] [--force] [--quiet]\n"
+    "                     run a job (collective: start it with mpirun or srun)\n"
+    "  validate JOB.yaml [--output PATH] [--force]\n"
+    "                     check a job without running it; print the effective job with\n"
+    "                     defaults filled in and the memory estimate per rank\n"
+    "  inspect RESULT.h5  print a human summary of a result or checkpoint file\n"
+    "  generators [FAMILY N [K]]\n"
+    "                     list the generator families, or print one family's generators\n"
+    "  --help, --version\n"
+    "\n"
+    "exit codes: 0 done, 1 runtime failure, 2 bad input (nothing written),\n"
+    "            75 checkpointed after a signal (resubmit with --resume)\n";
+
+/* Problems are printed by rank 0 only (err is NULL elsewhere). */
+static int parse_args(int argc, char **argv, cli_args *a, FILE *err)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (strcmp(s, "--output") == 0 || strcmp(s, "-o") == 0) {
+            if (++i >= argc) {
+                if (err)
+                    fprintf(err, "symbatch: %s needs a path\n", s);
+                return SB_EINPUT;
+            }
+            a->opts.output_override = argv[i];
+        } else if (strcmp(s, "--force") == 0) {
+            a->opts.force = true;
+        } else if (strcmp(s, "--resume") == 0) {
+            a->opts.resume = true;
+        } else if (strcmp(s, "--quiet") == 0 || strcmp(s, "-q") == 0) {
+            a->opts.quiet = true;
+        } else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+            a->verb = "help";
+        } else if (strcmp(s, "--version") == 0) {
+            a->verb = "version";
+        } else if (s[0] == '-' && s[1] != '\0') {
+            if (err)
+                fprintf(err, "symbatch: unknown option '%s' (see symbatch --help)\n", s);
+            return SB_EINPUT;
+        } else if (!a->verb) {
+            a->verb = s;
+        } else if (!a->file) {
+            a->file = s;
+        } else if (a->nextra < 2) {
+            a->extra[a->nextra++] = s;
+        } else {
+            if (err)
+                fprintf(err, "symbatch: unexpected argument '%s'\n", s);
+            return SB_EINPUT;
+        }
+    }
+    if (!a->verb) {
+        if (err)
+            fputs(usage_text, err);
+        return SB_EINPUT;
+    }
+    return 0;
+}
+
+/* Loads and checks a job the way `run` does before any work: the job file, the output path and
+ * the memory budget.  Rank 0 prints every problem. */
+static int load_checked(const cli_args *a, const sb_ctx *ctx, sb_job *job, FILE *err)
+{
+    sb_diag diag;
+    sb_diag_init(&diag);
+    int rc = sb_job_load(job, a->file, ctx, &diag);
+    if (!rc) {
+        const char *out = a->opts.output_override ? a->opts.output_override : job->output;
+        rc = sb_job_check_output(job, out, a->opts.force, ctx, &diag);
+    }
+    if (rc && ctx->rank == 0) {
+        fputs(sb_diag_text(&diag), err);
+        if (diag.count == 0)
+            fprintf(err, "symbatch: %s: %s\n", a->file, sb_strerror(rc));
+    }
+    sb_diag_free(&diag);
+    return rc;
+}
+
+static void print_estimate(const sb_job *job, const sb_ctx *ctx, FILE *out)
+{
+    sb_mem_estimate est;
+    if (!job->kind->estimate_memory || job->kind->estimate_memory(job, ctx->size, &est) != 0)
+        return;
+    char per[32], total[32], budget[32];
+    sb_fmt_bytes(per, sizeof per, (double)est.bytes_per_rank);
+    sb_fmt_bytes(total, sizeof total, (double)est.bytes_total);
+    sb_fmt_bytes(budget, sizeof budget, (double)sb_job_budget(job, ctx));
+    fprintf(out, "# memory estimate: %s per rank, %s over %d ranks (mode %s)\n", per, total,
+            ctx->size, est.mode);
+    fprintf(out, "#   %s\n", est.detail);
+    fprintf(out, "# memory budget: %s per rank\n", budget);
+}
+
+static int cmd_validate(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
+{
+    sb_job job;
+    int rc = load_checked(a, ctx, &job, err);
+    if (rc)
+        return rc;
+    if (ctx->rank == 0) {
+        fprintf(out, "# %s: valid %s job\n", a->file, job.kind->name);
+        sb_job_print(&job, out);
+        if (job.kind->describe)
+            job.kind->describe(&job, out);
+        print_estimate(&job, ctx, out);
+    }
+    sb_job_free(&job);
+    return 0;
+}
+
+static int cmd_run(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
+{
+    sb_job job;
+    int rc = load_checked(a, ctx, &job, err);
+    if (rc)
+        return rc;
+    sb_run_opts opts = a->opts;
+    opts.progress = err;
+    opts.summary = out;
+    rc = job.kind->run(&job, ctx, &opts);
+    if (rc && ctx->rank == 0)
+        fprintf(err, "symbatch: %s: %s\n", a->file, sb_strerror(rc));
+    sb_job_free(&job);
+    return rc;
+}
+
+static int cmd_inspect(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
+{
+    if (ctx->rank != 0)
+        return 0;
+    sb_diag diag;
+    sb_diag_init(&diag);
+    int rc = sb_inspect(a->file, out, &diag);
+    if (rc)
+        fputs(diag.count ? sb_diag_text(&diag) : "symbatch: inspect failed\n", err);
+    sb_diag_free(&diag);
+    return rc;
+}
+
+/* Sample n for the family table: small but inside the family's range. */
+static int sample_n(const sb_family *f)
+{
+    int n = f->min_n > 6 ? f->min_n : 6;
+    return n > f->max_n ? f->max_n : n;
+}
+
+static void list_families(FILE *out)
+{
+    fprintf(out, "%-24s %-34s %-9s %s\n", "family", "parameters", "gens(n=6)", "inverse-closed");
+    for (const sb_family *const *f = sb_families(); *f; f++) {
+        sb_genset gs;
+        sb_diag d;
+        sb_diag_init(&d);
+        int n = sample_n(*f);
+        if (sb_genset_family(&gs, (*f)->name, n, -1, &d) == 0) {
+            char gens[16];
+            snprintf(gens, sizeof gens, n == 6 ? "%d" : "%d (n=%d)", gs.ngens, n);
+            fprintf(out, "%-24s %-34s %-9s %s\n", (*f)->name, (*f)->params, gens,
+                    gs.inverse_closed ? "yes" : "no (directed growth)");
+            sb_genset_free(&gs);
+        } else {
+            fprintf(out, "%-24s %-34s %-9s %s\n", (*f)->name, (*f)->params, "-", "-");
+        }
+        sb_diag_free(&d);
+    }
+    fprintf(out, "\nexplicit generators: growth.generators.explicit: [[1,2,0],[0,2,1]]\n"
+                 "action: new[i] = old[p[i]]; show one family: symbatch generators FAMILY N [K]\n");
+}
+
+static int show_family(const cli_args *a, FILE *out, FILE *err)
+{
+    char *end;
+    long n = strtol(a->extra[0], &end, 10);
+    long k = -1;
+    if (*end != '\0' || (a->nextra > 1 && (k = strtol(a->extra[1], &end, 10), *end != '\0'))) {
+        fprintf(err, "symbatch: generators: N and K must be integers\n");
+        return SB_EINPUT;
+    }
+    sb_genset gs;
+    sb_diag d;
+    sb_diag_init(&d);
+    int rc = sb_genset_family(&gs, a->file, (int)n, (int)k, &d);
+    if (rc) {
+        fprintf(err, "symbatch: generators: %s", sb_diag_text(&d));
+        sb_diag_free(&d);
+        return rc;
+    }
+    fprintf(out, "# %s n=%d k=%d: %d generators on states of %d elements, %s\n", gs.family, gs.n,
+            gs.k, gs.ngens, gs.m, gs.inverse_closed ? "inverse-closed" : "not inverse-closed");
+    for (int g = 0; g < gs.ngens; g++) {
+        fprintf(out, "%-12s [", gs.names[g]);
+        for (int i = 0; i < gs.m; i++)
+            fprintf(out, "%s%d", i ? "," : "", gs.perm[(size_t)g * gs.m + i]);
+        fprintf(out, "]\n");
+    }
+    sb_genset_free(&gs);
+    sb_diag_free(&d);
+    return 0;
+}
+
+static int cmd_generators(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
+{
+    if (ctx->rank != 0)
+        return 0;
+    if (!a->file) {
+        list_families(out);
+        return 0;
+    }
+    if (a->nextra < 1) {
+        fprintf(err, "symbatch: usage: symbatch generators FAMILY N [K]\n");
+        return SB_EINPUT;
+    }
+    return show_family(a, out, err);
+}
+
+static int dispatch(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
+{
+    if (strcmp(a->verb, "generators") == 0)
+        return cmd_generators(a, ctx, out, err);
+    if (!a->file) {
+        if (ctx->rank == 0)
+            fprintf(err, "symbatch: %s needs a file (see symbatch --help)\n", a->verb);
+        return SB_EINPUT;
+    }
+    if (strcmp(a->verb, "run") == 0)
+        return cmd_run(a, ctx, out, err);
+    if (strcmp(a->verb, "validate") == 0)
+        return cmd_validate(a, ctx, out, err);
+    if (strcmp(a->verb, "inspect") == 0)
+        return cmd_inspect(a, ctx, out, err);
+    if (ctx->rank == 0)
+        fprintf(err, "symbatch: unknown command '%s' (see symbatch --help)\n", a->verb);
+    return SB_EINPUT;
+}
+
+int sb_cli_main(int argc, char **argv, MPI_Comm comm, FILE *out, FILE *err)
+{
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    cli_args a;
+    if (parse_args(argc, argv, &a, rank == 0 ? err : NULL) != 0)
+        return 2;
+    if (strcmp(a.verb, "help") == 0) {
+        if (rank == 0)
+            fputs(usage_text, out);
+        return 0;
+    }
+    if (strcmp(a.verb, "version") == 0) {
+        if (rank == 0)
+            fprintf(out, "symbatch %s (git %s)\n", sb_version(), sb_git_commit());
+        return 0;
+    }
+    sb_ctx ctx;
+    if (sb_ctx_init(&ctx, comm) != 0) {
+        if (rank == 0)
+            fprintf(err, "symbatch: cannot set up MPI communicators\n");
+        return 1;
+    }
+    int rc = dispatch(&a, &ctx, out, err);
+    sb_ctx_free(&ctx);
+    return sb_exit_code(rc);
+}

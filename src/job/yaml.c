@@ -1,0 +1,227 @@
+/* A YAML document for job files: libyaml's document API plus the checks it does not make. */
+#include "job/yaml.h"
+
+#include <string.h>
+
+/* Line and column (1-based) of a byte offset, for reader errors, which carry no mark. */
+static void offset_position(const char *text, size_t len, size_t offset, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < offset && i < len; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+static void report_parser_error(const yaml_parser_t *p, const char *path, const char *text,
+                                size_t len, sb_diag *diag)
+{
+    int line = (int)p->problem_mark.line + 1, col = (int)p->problem_mark.column + 1;
+    if (p->error == YAML_READER_ERROR)
+        offset_position(text, len, p->problem_offset, &line, &col);
+    const char *problem = p->problem ? p->problem : "cannot parse";
+    if (p->error == YAML_MEMORY_ERROR)
+        problem = "out of memory";
+    if (p->context)
+        sb_diag_add(diag, "%s:%d:%d: YAML syntax error: %s (%s)", path, line, col, problem,
+                    p->context);
+    else
+        sb_diag_add(diag, "%s:%d:%d: YAML syntax error: %s", path, line, col, problem);
+}
+
+/* Event pass before loading: the document API resolves aliases silently and loads one document
+ * at a time, so refusing aliases and extra documents (with their positions) needs the events. */
+static int check_events(const char *path, const char *text, size_t len, sb_diag *diag)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        return SB_ENOMEM;
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    int rc = 0, docs = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) {
+            report_parser_error(&p, path, text, len, diag);
+            rc = SB_EINPUT;
+            break;
+        }
+        yaml_event_type_t type = ev.type;
+        int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
+        yaml_event_delete(&ev);
+        if (type == YAML_DOCUMENT_START_EVENT && ++docs == 2) {
+            sb_diag_add(diag,
+                        "%s:%d:%d: a job file holds one YAML document; a second one starts here",
+                        path, line, col);
+            rc = SB_EINPUT;
+        } else if (type == YAML_ALIAS_EVENT) {
+            sb_diag_add(diag, "%s:%d:%d: YAML aliases (*name) are not supported in job files", path,
+                        line, col);
+            rc = SB_EINPUT;
+        }
+        if (type == YAML_STREAM_END_EVENT || docs >= 2)
+            break;
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
+int sb_yaml_load(sb_ydoc *d, const char *path, const char *text, size_t len, sb_diag *diag)
+{
+    memset(d, 0, sizeof *d);
+    int rc = check_events(path, text, len, diag);
+    if (rc != 0)
+        return rc;
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        return SB_ENOMEM;
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    if (yaml_parser_load(&p, &d->doc)) {
+        d->loaded = true;
+    } else {
+        report_parser_error(&p, path, text, len, diag);
+        rc = SB_EINPUT;
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
+void sb_yaml_free(sb_ydoc *d)
+{
+    if (d->loaded)
+        yaml_document_delete(&d->doc);
+    d->loaded = false;
+}
+
+sb_ynode sb_yaml_root(sb_ydoc *d)
+{
+    sb_ynode n = {&d->doc, NULL};
+    if (d->loaded)
+        n.node = yaml_document_get_root_node(&d->doc);
+    return n;
+}
+
+sb_ykind sb_ynode_kind(const sb_ynode *n)
+{
+    if (!n->node)
+        return SB_Y_NONE;
+    switch (n->node->type) {
+    case YAML_SCALAR_NODE:
+        return SB_Y_SCALAR;
+    case YAML_SEQUENCE_NODE:
+        return SB_Y_SEQ;
+    case YAML_MAPPING_NODE:
+        return SB_Y_MAP;
+    default:
+        return SB_Y_NONE;
+    }
+}
+
+const char *sb_ynode_describe(const sb_ynode *n)
+{
+    switch (sb_ynode_kind(n)) {
+    case SB_Y_MAP:
+        return "a mapping";
+    case SB_Y_SEQ:
+        return "a list";
+    case SB_Y_SCALAR:
+        if (sb_ynode_is_null(n))
+            return "null";
+        return sb_ynode_plain(n) ? "a scalar" : "a quoted string";
+    default:
+        return "nothing";
+    }
+}
+
+int sb_ynode_line(const sb_ynode *n)
+{
+    return n->node ? (int)n->node->start_mark.line + 1 : 0;
+}
+
+int sb_ynode_column(const sb_ynode *n)
+{
+    return n->node ? (int)n->node->start_mark.column + 1 : 0;
+}
+
+const char *sb_ynode_text(const sb_ynode *n)
+{
+    if (sb_ynode_kind(n) != SB_Y_SCALAR)
+        return "";
+    return (const char *)n->node->data.scalar.value;
+}
+
+bool sb_ynode_plain(const sb_ynode *n)
+{
+    return sb_ynode_kind(n) == SB_Y_SCALAR && n->node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+bool sb_ynode_is_null(const sb_ynode *n)
+{
+    if (!sb_ynode_plain(n))
+        return false;
+    const char *t = sb_ynode_text(n);
+    return !*t || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL");
+}
+
+size_t sb_ynode_count(const sb_ynode *n)
+{
+    switch (sb_ynode_kind(n)) {
+    case SB_Y_SEQ:
+        return (size_t)(n->node->data.sequence.items.top - n->node->data.sequence.items.start);
+    case SB_Y_MAP:
+        return (size_t)(n->node->data.mapping.pairs.top - n->node->data.mapping.pairs.start);
+    default:
+        return 0;
+    }
+}
+
+static sb_ynode node_at(const sb_ynode *parent, int index)
+{
+    sb_ynode n = {parent->doc, yaml_document_get_node(parent->doc, index)};
+    return n;
+}
+
+sb_ynode sb_yseq_item(const sb_ynode *seq, size_t i)
+{
+    if (sb_ynode_kind(seq) != SB_Y_SEQ || i >= sb_ynode_count(seq))
+        return (sb_ynode){seq->doc, NULL};
+    return node_at(seq, seq->node->data.sequence.items.start[i]);
+}
+
+sb_ynode sb_ymap_key(const sb_ynode *map, size_t i)
+{
+    if (sb_ynode_kind(map) != SB_Y_MAP || i >= sb_ynode_count(map))
+        return (sb_ynode){map->doc, NULL};
+    return node_at(map, map->node->data.mapping.pairs.start[i].key);
+}
+
+sb_ynode sb_ymap_value(const sb_ynode *map, size_t i)
+{
+    if (sb_ynode_kind(map) != SB_Y_MAP || i >= sb_ynode_count(map))
+        return (sb_ynode){map->doc, NULL};
+    return node_at(map, map->node->data.mapping.pairs.start[i].value);
+}
+
+long sb_ymap_find(const sb_ynode *map, const char *key)
+{
+    size_t count = sb_ynode_count(map);
+    for (size_t i = 0; i < count; i++) {
+        sb_ynode k = sb_ymap_key(map, i);
+        if (sb_ynode_kind(&k) == SB_Y_SCALAR && !strcmp(sb_ynode_text(&k), key))
+            return (long)i;
+    }
+    return -1;
+}
+
+long sb_ymap_earlier_duplicate(const sb_ynode *map, size_t i)
+{
+    sb_ynode k = sb_ymap_key(map, i);
+    if (sb_ynode_kind(&k) != SB_Y_SCALAR)
+        return -1;
+    long first = sb_ymap_find(map, sb_ynode_text(&k));
+    return first >= 0 && (size_t)first < i ? first : -1;
+}
