@@ -1,0 +1,68 @@
+/* Parallel HDF5 result files.
+ *
+ * A result is written under a temporary name beside the final one ("<output>.partial") and
+ * renamed into place only when complete, so a crash never leaves a half-written file under the
+ * final name.  Every write is collective: ranks with nothing to write join with an empty
+ * selection.  Datasets carry "units" and "meaning" attributes; files read with h5dump and h5py. */
+#ifndef SYMBATCH_IO_H
+#define SYMBATCH_IO_H
+
+#include "symbatch/comm.h"
+#include "symbatch/job.h"
+
+#include <hdf5.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct sb_h5 {
+    hid_t file;
+    hid_t dxpl;  /* collective transfer property list */
+    const sb_ctx *ctx;
+    char final_path[4096];
+    char temp_path[4096 + 16];
+    double t_start;
+    char start_utc[32];
+} sb_h5;
+
+/* Collective.  Creates the temporary file for `final_path` and writes the root attributes that
+ * are known at the start (version, git commit, job kind, job text, ranks, hosts, start time).
+ * Refuses (SB_EEXIST) when final_path exists and !force. */
+int sb_h5_create(sb_h5 *h, const sb_ctx *ctx, const sb_job *job, const char *final_path,
+                 bool force);
+/* Collective.  Writes end time and exit status, closes, and renames the file into place. */
+int sb_h5_commit(sb_h5 *h, int exit_status);
+/* Collective.  Closes and removes the temporary file (after an error). */
+void sb_h5_abort(sb_h5 *h);
+
+/* Creates group "/name" (and parents) collectively. */
+int sb_h5_group(sb_h5 *h, const char *path);
+
+/* Collective writes of data that every rank holds identically (rank 0 writes, others join with
+ * an empty selection).  rows x cols; cols = 0 means a 1-D dataset of `rows` entries. */
+int sb_h5_write_u64(sb_h5 *h, const char *path, const uint64_t *data, uint64_t rows,
+                    const char *units, const char *meaning);
+int sb_h5_write_f64(sb_h5 *h, const char *path, const double *data, uint64_t rows,
+                    const char *units, const char *meaning);
+/* A 2-D uint8 dataset (rows x cols) whose data only rank 0 holds (`data` ignored elsewhere). */
+int sb_h5_write_u8_rows_root(sb_h5 *h, const char *path, const uint8_t *data, uint64_t rows,
+                             uint64_t cols, const char *units, const char *meaning);
+/* A 1-D uint8 dataset of `total` entries to which each rank contributes `count` entries at
+ * `offset` (blocks of a distributed array, e.g. a distance table). */
+int sb_h5_write_u8_blocks(sb_h5 *h, const char *path, uint64_t total, uint64_t offset,
+                          uint64_t count, const uint8_t *data, const char *units,
+                          const char *meaning);
+/* Scalars, written as 0-d datasets. */
+int sb_h5_write_scalar_u64(sb_h5 *h, const char *path, uint64_t value, const char *units,
+                           const char *meaning);
+int sb_h5_write_scalar_f64(sb_h5 *h, const char *path, double value, const char *units,
+                           const char *meaning);
+/* Attributes on an existing object ("/" or "/growth/layer_sizes"). */
+int sb_h5_attr_str(sb_h5 *h, const char *obj, const char *name, const char *value);
+int sb_h5_attr_i64(sb_h5 *h, const char *obj, const char *name, int64_t value);
+int sb_h5_attr_f64(sb_h5 *h, const char *obj, const char *name, double value);
+
+/* `symbatch inspect`: prints a human summary of any symbatch result or checkpoint file.
+ * Not collective (serial HDF5 access).  Returns SB_EINPUT when the file cannot be read. */
+int sb_inspect(const char *path, FILE *out, sb_diag *diag);
+
+#endif
