@@ -1,0 +1,77 @@
+/* Growth jobs: BFS growth functions of Cayley and Schreier coset graphs. */
+#ifndef SYMBATCH_GROWTH_H
+#define SYMBATCH_GROWTH_H
+
+#include "symbatch/comm.h"
+#include "symbatch/job.h"
+#include "symbatch/perm.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum { SB_MODE_AUTO = 0, SB_MODE_FULL, SB_MODE_FRONTIER } sb_growth_mode;
+
+/* The `growth:` section of a job file, after validation. */
+typedef struct sb_growth_spec {
+    /* growth.generators: a family ... */
+    char *family;       /* NULL for explicit generators */
+    int64_t n, k;       /* k = -1: the family's default */
+    bool k_set;
+    /* ... or explicit rows */
+    int explicit_count, explicit_m;
+    uint8_t *explicit_rows; /* explicit_count x explicit_m */
+    /* growth.central_state: NULL for the identity; else m values */
+    uint8_t *central;
+    int central_len;
+    int mode;               /* sb_growth_mode */
+    int64_t max_layers;     /* -1: no limit */
+    int64_t max_layer_size; /* -1: no limit */
+    int64_t store_last_layer;
+    bool store_distances;
+    /* Filled by validation: */
+    sb_genset gens;
+} sb_growth_spec;
+
+/* What a growth run produces (identical on every rank, but last_layer is on rank 0 only). */
+typedef struct sb_growth_result {
+    int nlayers;
+    uint64_t *layer_sizes;
+    double *layer_seconds;
+    uint64_t num_states;
+    bool completed;        /* false when a stop rule ended the run */
+    char stop_reason[64];  /* "complete", "max_layers", "max_layer_size" */
+    char mode[16];         /* "frontier" or "full" */
+    int m;                 /* elements per state */
+    uint64_t last_layer_rows; /* rows in last_layer (<= store_last_layer) */
+    uint8_t *last_layer;      /* rank 0: rows of m values, lexicographically smallest first */
+    uint8_t central[SB_MAX_ELEMS];
+    double seconds;        /* wall time of the BFS */
+    uint64_t edges;        /* generator applications, summed over ranks */
+    uint64_t peak_mem_max; /* max over ranks of peak RSS, bytes */
+    double exchange_seconds; /* rank 0's time inside exchange collectives */
+    uint64_t exchange_bytes; /* bytes rank 0 sent to other ranks */
+} sb_growth_result;
+
+void sb_growth_result_free(sb_growth_result *r);
+
+/* Upper bound on the number of states: distinct arrangements of the central state (n! for a
+ * Cayley graph, the multinomial for a coset graph, 2^n n! for signed families). */
+double sb_growth_space_bound(const sb_growth_spec *spec);
+
+/* The central state of a spec (identity when none was given) into out[gens.m]. */
+void sb_growth_central(const sb_growth_spec *spec, uint8_t *out);
+
+/* Progress callback: called on every rank after each layer (the engine prints on rank 0). */
+typedef struct sb_growth_progress {
+    FILE *out;   /* NULL: silent */
+    double t_start;
+} sb_growth_progress;
+
+/* Frontier-mode BFS (collective).  Fills result on every rank. */
+int sb_growth_frontier(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_progress *prog,
+                       sb_growth_result *result);
+
+/* The job kind (in the registry). */
+extern const sb_job_kind sb_growth_kind;
+
+#endif

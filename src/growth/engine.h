@@ -1,0 +1,33 @@
+/* The layer loop shared by the BFS engines: stop rules, timings, progress lines, the result.
+ * An engine only knows how to expand one layer; the driver decides when to stop. */
+#ifndef SB_GROWTH_ENGINE_H
+#define SB_GROWTH_ENGINE_H
+
+#include "symbatch/comm.h"
+#include "symbatch/growth.h"
+
+#include <stdint.h>
+
+typedef struct sb_bfs_ops {
+    const char *name;
+    /* States of the current layer held by this rank. */
+    uint64_t (*local_size)(void *engine);
+    /* Collective: expands the current layer into the next one.  *edges gets the generator
+     * applications this rank made. */
+    int (*expand)(void *engine, uint64_t *edges);
+    /* States of the next layer (just expanded) held by this rank. */
+    uint64_t (*next_size)(void *engine);
+    /* Collective: the next layer becomes current (called only when it is not empty, so that
+     * after the last layer the engine still holds it for last_layer). */
+    int (*advance)(void *engine);
+    /* Collective: fills result->last_layer (rank 0) and last_layer_rows from the current
+     * layer, at most k rows. */
+    int (*last_layer)(void *engine, uint64_t k, sb_growth_result *result);
+    /* Bytes of state this rank holds (for the progress line). */
+    uint64_t (*bytes_held)(void *engine);
+} sb_bfs_ops;
+
+int sb_bfs_drive(const sb_bfs_ops *ops, void *engine, const sb_growth_spec *spec,
+                 const sb_ctx *ctx, sb_growth_progress *prog, sb_growth_result *result);
+
+#endif

@@ -1,0 +1,610 @@
+/* The `growth:` section: its schema table, the generators and central_state forms, and the
+ * checks that need the generator family (n's range, k, state length).
+ *
+ *   generators:    {family: NAME, n: INT, k: INT}  (k optional, only for families with a k)
+ *               or {explicit: [[1, 2, 0], [2, 0, 1]]}
+ *   central_state: null (identity), "001122" (one character per element: 0-9, then a-z for
+ *                  10..35) or a list of integers [0, 0, 1, 1, 2, 2]
+ *   mode:          auto | full | frontier
+ *   max_layers, max_layer_size: integers >= 1, or null for no limit
+ *   store_last_layer: integer >= 0;  store_distances: true | false */
+#include "growth/spec.h"
+
+#include "job/schema.h"
+#include "symbatch/perm.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define P_GENS     "growth.generators"
+#define P_FAMILY   P_GENS ".family"
+#define P_N        P_GENS ".n"
+#define P_K        P_GENS ".k"
+#define P_EXPLICIT P_GENS ".explicit"
+#define P_CENTRAL  "growth.central_state"
+
+static const char *const mode_names[] = {"auto", "full", "frontier", NULL};
+
+/* ---- generators -------------------------------------------------------------------------- */
+
+/* One explicit row: a list of integers 0..255 of the same length as the first good row. */
+static int parse_explicit_row(sb_job *job, const sb_ynode *row, long g, int *m, long *m_row,
+                              uint8_t *out)
+{
+    char path[SB_PATH_MAX];
+    sb_job_path(path, P_EXPLICIT, NULL, g);
+    sb_job_note(job, path, row);
+    if (sb_ynode_kind(row) != SB_Y_SEQ)
+        return sb_job_error_at(job, row, path,
+                               "generator %ld must be a list of integers like [1, 2, 0] (got %s)",
+                               g, sb_ynode_describe(row));
+    long len = (long)sb_ynode_count(row);
+    if (len < 1 || len > SB_MAX_ELEMS)
+        return sb_job_error_at(job, row, path, "generator %ld has %ld entries (allowed 1..%d)", g,
+                               len, SB_MAX_ELEMS);
+    if (*m_row < 0) {
+        *m = (int)len;
+        *m_row = g;
+    } else if (len != *m) {
+        return sb_job_error_at(job, row, path,
+                               "generator %ld has %ld entries, generator %ld has %d", g, len,
+                               *m_row, *m);
+    }
+    int rc = 0;
+    for (long j = 0; j < len; j++) {
+        sb_ynode item = sb_yseq_item(row, (size_t)j);
+        char ipath[SB_PATH_MAX];
+        sb_job_path(ipath, path, NULL, j);
+        int64_t v = 0;
+        if (sb_job_int_value(job, ipath, &item, 0, SB_MAX_ELEMS, &v) != 0)
+            rc = SB_EINPUT;
+        else if (out)
+            out[j] = (uint8_t)v;
+    }
+    return rc;
+}
+
+static int parse_explicit(sb_job *job, const struct sb_ynode *node, void *target)
+{
+    sb_growth_spec *spec = target;
+    if (sb_ynode_kind(node) != SB_Y_SEQ)
+        return sb_job_error_at(job, node, P_EXPLICIT,
+                               "must be a list of generators, each a list like [1, 2, 0] (got %s)",
+                               sb_ynode_describe(node));
+    long count = (long)sb_ynode_count(node);
+    if (count < 1 || count > SB_MAX_GENS)
+        return sb_job_error_at(job, node, P_EXPLICIT, "must list 1..%d generators (got %ld)",
+                               SB_MAX_GENS, count);
+    uint8_t *rows = malloc((size_t)count * SB_MAX_ELEMS);
+    if (!rows)
+        return SB_ENOMEM;
+    int m = 0, rc = 0;
+    long m_row = -1;
+    for (long g = 0; g < count; g++) {
+        sb_ynode row = sb_yseq_item(node, (size_t)g);
+        uint8_t *out = m_row < 0 ? rows : rows + (size_t)g * (size_t)m;
+        /* Rows before the first well-formed one are errors, so the buffer is only kept when
+         * row 0 set the length. */
+        if (parse_explicit_row(job, &row, g, &m, &m_row, out) != 0)
+            rc = SB_EINPUT;
+    }
+    if (rc != 0) {
+        free(rows);
+        return rc;
+    }
+    free(spec->explicit_rows);
+    spec->explicit_rows = rows;
+    spec->explicit_count = (int)count;
+    spec->explicit_m = m;
+    return 0;
+}
+
+static const sb_field generator_fields[] = {
+    {.key = "family",
+     .type = SB_F_STRING,
+     .offset = offsetof(sb_growth_spec, family),
+     .set_offset = SIZE_MAX,
+     .help = "generator family (see `symbatch generators`)"},
+    {.key = "n",
+     .type = SB_F_INT,
+     .offset = offsetof(sb_growth_spec, n),
+     .set_offset = SIZE_MAX,
+     .min = 1,
+     .max = SB_MAX_ELEMS,
+     .help = "number of elements"},
+    {.key = "k",
+     .type = SB_F_INT,
+     .offset = offsetof(sb_growth_spec, k),
+     .set_offset = offsetof(sb_growth_spec, k_set),
+     .nullable = true,
+     .min = 0,
+     .max = SB_MAX_ELEMS,
+     .help = "default: the family's"},
+    {.key = "explicit",
+     .type = SB_F_CUSTOM,
+     .offset = 0,
+     .set_offset = SIZE_MAX,
+     .custom = parse_explicit,
+     .help = "generators as lists of positions"},
+    {.key = NULL},
+};
+
+/* Which keys of generators: were given, for the either/or rules. */
+static void generators_form(sb_job *job, const sb_ynode *node)
+{
+    bool fam = sb_ymap_find(node, "family") >= 0, expl = sb_ymap_find(node, "explicit") >= 0;
+    bool n = sb_ymap_find(node, "n") >= 0, k = sb_ymap_find(node, "k") >= 0;
+    if (fam && expl)
+        sb_job_error(job, P_EXPLICIT, "give either family or explicit, not both");
+    else if (!fam && !expl)
+        sb_job_error(job, P_GENS,
+                     "needs either family: (with n:) or explicit: (a list of "
+                     "permutations)");
+    else if (fam && !n)
+        sb_job_error(job, P_N, "required key is missing (family needs n)");
+    if (expl && !fam && (n || k))
+        sb_job_error(job, n ? P_N : P_K, "n and k go with family:, not with explicit generators");
+}
+
+/* Custom fields take the whole spec (offset 0) because they fill several members. */
+static int parse_generators(sb_job *job, const struct sb_ynode *node, void *target)
+{
+    if (sb_ynode_kind(node) != SB_Y_MAP)
+        return sb_job_error_at(job, node, P_GENS,
+                               "must be a mapping: {family: NAME, n: INT} or {explicit: [[1, 2, "
+                               "0], ...]} (got %s)",
+                               sb_ynode_describe(node));
+    int before = sb_job_problems(job);
+    int rc = sb_job_walk(job, generator_fields, target, node, P_GENS);
+    if (rc == SB_ENOMEM)
+        return rc;
+    generators_form(job, node);
+    return sb_job_problems(job) > before ? SB_EINPUT : 0;
+}
+
+static void print_row(FILE *out, const uint8_t *row, int m)
+{
+    fputc('[', out);
+    for (int i = 0; i < m; i++)
+        fprintf(out, "%s%d", i ? ", " : "", row[i]);
+    fputc(']', out);
+}
+
+/* Family names are identifiers and print plain; anything else is quoted. */
+static void print_name(FILE *out, const char *name)
+{
+    bool plain = isalpha((unsigned char)name[0]);
+    for (const char *c = name; *c; c++)
+        plain = plain && (isalnum((unsigned char)*c) || *c == '_');
+    if (plain)
+        fputs(name, out);
+    else
+        sb_job_print_string(out, name);
+}
+
+static void print_generators(FILE *out, const void *target)
+{
+    const sb_growth_spec *spec = target;
+    if (spec->family) {
+        fputs("{family: ", out);
+        print_name(out, spec->family);
+        fprintf(out, ", n: %" PRId64, spec->n);
+        if (spec->k_set)
+            fprintf(out, ", k: %" PRId64, spec->k);
+        fputc('}', out);
+    } else if (spec->explicit_rows) {
+        fputs("{explicit: [", out);
+        for (int g = 0; g < spec->explicit_count; g++) {
+            fputs(g ? ", " : "", out);
+            print_row(out, spec->explicit_rows + (size_t)g * (size_t)spec->explicit_m,
+                      spec->explicit_m);
+        }
+        fputs("]}", out);
+    } else {
+        fputs("null", out);
+    }
+}
+
+/* ---- central_state ----------------------------------------------------------------------- */
+
+static int central_char(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static int central_from_text(sb_job *job, const sb_ynode *node, uint8_t *values, int *len)
+{
+    const char *t = sb_ynode_text(node);
+    size_t n = strlen(t);
+    if (n < 1 || n > SB_MAX_ELEMS)
+        return sb_job_error_at(job, node, P_CENTRAL,
+                               "must have 1..%d characters (got %zu; use null for the identity)",
+                               SB_MAX_ELEMS, n);
+    for (size_t i = 0; i < n; i++) {
+        int v = central_char(t[i]);
+        if (v < 0)
+            return sb_job_error_at(job, node, P_CENTRAL,
+                                   "character '%c' at position %zu is not a digit or a letter a-z "
+                                   "(a = 10 ... z = 35); use a list for other values",
+                                   t[i], i);
+        values[i] = (uint8_t)v;
+    }
+    *len = (int)n;
+    return 0;
+}
+
+static int central_from_list(sb_job *job, const sb_ynode *node, uint8_t *values, int *len)
+{
+    size_t n = sb_ynode_count(node);
+    if (n < 1 || n > SB_MAX_ELEMS)
+        return sb_job_error_at(job, node, P_CENTRAL, "must have 1..%d values (got %zu)",
+                               SB_MAX_ELEMS, n);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        sb_ynode item = sb_yseq_item(node, i);
+        char path[SB_PATH_MAX];
+        sb_job_path(path, P_CENTRAL, NULL, (long)i);
+        sb_job_note(job, path, &item);
+        int64_t v = 0;
+        if (sb_job_int_value(job, path, &item, 0, SB_MAX_ELEMS - 1, &v) != 0)
+            rc = SB_EINPUT;
+        values[i] = (uint8_t)v;
+    }
+    *len = (int)n;
+    return rc;
+}
+
+static int parse_central(sb_job *job, const struct sb_ynode *node, void *target)
+{
+    sb_growth_spec *spec = target;
+    uint8_t values[SB_MAX_ELEMS];
+    int len = 0, rc;
+    if (sb_ynode_kind(node) == SB_Y_SCALAR)
+        rc = central_from_text(job, node, values, &len);
+    else if (sb_ynode_kind(node) == SB_Y_SEQ)
+        rc = central_from_list(job, node, values, &len);
+    else
+        rc = sb_job_error_at(job, node, P_CENTRAL,
+                             "must be a string like \"001122\", a list of integers, or null "
+                             "(got %s)",
+                             sb_ynode_describe(node));
+    if (rc != 0)
+        return rc;
+    uint8_t *c = malloc((size_t)len);
+    if (!c)
+        return SB_ENOMEM;
+    memcpy(c, values, (size_t)len);
+    free(spec->central);
+    spec->central = c;
+    spec->central_len = len;
+    return 0;
+}
+
+static void print_central(FILE *out, const void *target)
+{
+    const sb_growth_spec *spec = target;
+    if (!spec->central) {
+        fputs("null  # default: the identity 0, 1, ..., m-1", out);
+        return;
+    }
+    bool as_text = true;
+    for (int i = 0; i < spec->central_len; i++)
+        as_text = as_text && spec->central[i] < 36;
+    if (!as_text) {
+        print_row(out, spec->central, spec->central_len);
+        return;
+    }
+    fputc('"', out);
+    for (int i = 0; i < spec->central_len; i++)
+        fputc("0123456789abcdefghijklmnopqrstuvwxyz"[spec->central[i]], out);
+    fputc('"', out);
+}
+
+/* ---- the schema -------------------------------------------------------------------------- */
+
+const sb_field sb_growth_schema[] = {
+    {.key = "generators",
+     .type = SB_F_CUSTOM,
+     .offset = 0,
+     .set_offset = SIZE_MAX,
+     .required = true,
+     .custom = parse_generators,
+     .print = print_generators,
+     .help = "{family: NAME, n: INT, k: INT} or {explicit: [[...], ...]}"},
+    {.key = "central_state",
+     .type = SB_F_CUSTOM,
+     .offset = 0,
+     .set_offset = SIZE_MAX,
+     .nullable = true,
+     .custom = parse_central,
+     .print = print_central,
+     .help = "BFS root; repeated values give a Schreier coset graph"},
+    {.key = "mode",
+     .type = SB_F_ENUM,
+     .offset = offsetof(sb_growth_spec, mode),
+     .set_offset = SIZE_MAX,
+     .enum_names = mode_names,
+     .help = "full: 2 bits per state; frontier: hash-owned layers; auto: by memory"},
+    {.key = "max_layers",
+     .type = SB_F_INT,
+     .offset = offsetof(sb_growth_spec, max_layers),
+     .set_offset = SIZE_MAX,
+     .nullable = true,
+     .min = 1,
+     .max = INFINITY,
+     .help = "default: no limit"},
+    {.key = "max_layer_size",
+     .type = SB_F_INT,
+     .offset = offsetof(sb_growth_spec, max_layer_size),
+     .set_offset = SIZE_MAX,
+     .nullable = true,
+     .min = 1,
+     .max = INFINITY,
+     .help = "default: no limit"},
+    {.key = "store_last_layer",
+     .type = SB_F_INT,
+     .offset = offsetof(sb_growth_spec, store_last_layer),
+     .set_offset = SIZE_MAX,
+     .min = 0,
+     .max = INFINITY,
+     .help = "states of the last layer kept in the result"},
+    {.key = "store_distances",
+     .type = SB_F_BOOL,
+     .offset = offsetof(sb_growth_spec, store_distances),
+     .set_offset = SIZE_MAX,
+     .help = "write the distance of every state (full mode)"},
+    {.key = NULL},
+};
+
+void sb_growth_spec_init(void *target)
+{
+    sb_growth_spec *spec = target;
+    memset(spec, 0, sizeof *spec);
+    spec->k = -1;
+    spec->mode = SB_MODE_AUTO;
+    spec->max_layers = -1;
+    spec->max_layer_size = -1;
+    spec->store_last_layer = 1000;
+    spec->store_distances = false;
+}
+
+void sb_growth_spec_free(void *target)
+{
+    sb_growth_spec *spec = target;
+    free(spec->family);
+    free(spec->explicit_rows);
+    free(spec->central);
+    sb_genset_free(&spec->gens);
+    memset(spec, 0, sizeof *spec);
+}
+
+/* ---- validation -------------------------------------------------------------------------- */
+
+/* Re-reports the lines of a perm-module diagnostic at a key's location. */
+static void forward_diag(sb_job *job, const char *path, const sb_diag *d, int rc)
+{
+    const char *text = sb_diag_text(d);
+    if (!text || !*text) {
+        sb_job_error(job, path, "cannot build the generators: %s", sb_strerror(rc));
+        return;
+    }
+    while (*text) {
+        const char *nl = strchr(text, '\n');
+        int len = nl ? (int)(nl - text) : (int)strlen(text);
+        sb_job_error(job, path, "%.*s", len, text);
+        text += len + (nl ? 1 : 0);
+    }
+}
+
+static void unknown_family(sb_job *job, const char *name)
+{
+    const char *names[128];
+    char list[2048] = "";
+    int n = 0;
+    for (const sb_family *const *f = sb_families(); *f && n < 127; f++) {
+        names[n++] = (*f)->name;
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", (*f)->name);
+    }
+    names[n] = NULL;
+    const char *hint = sb_job_suggest(name, names);
+    if (hint)
+        sb_job_error(job, P_FAMILY, "unknown family '%s'; did you mean '%s'? (families: %s)", name,
+                     hint, list);
+    else
+        sb_job_error(job, P_FAMILY, "unknown family '%s' (families: %s)", name, list);
+}
+
+static int build_family(sb_job *job, sb_growth_spec *spec)
+{
+    const sb_family *f = sb_family_find(spec->family);
+    if (!f) {
+        unknown_family(job, spec->family);
+        return SB_EINPUT;
+    }
+    if (spec->n < 1)
+        return SB_EINPUT; /* missing or not an integer: reported by the schema pass */
+    int rc = 0;
+    if (spec->n < f->min_n || spec->n > f->max_n)
+        rc =
+            sb_job_error(job, P_N, "must be an integer in [%d, %d] for family %s (got %" PRId64 ")",
+                         f->min_n, f->max_n, f->name, spec->n);
+    if (spec->k_set && !f->takes_k)
+        rc = sb_job_error(job, P_K, "family %s takes no parameter k (remove it)", f->name);
+    if (rc != 0)
+        return rc;
+    sb_diag d;
+    sb_diag_init(&d);
+    rc = sb_genset_family(&spec->gens, f->name, (int)spec->n, spec->k_set ? (int)spec->k : -1, &d);
+    if (rc != 0)
+        forward_diag(job, spec->k_set ? P_K : P_N, &d, rc);
+    sb_diag_free(&d);
+    return rc;
+}
+
+/* Why an explicit row is not a permutation of 0..m-1, or NULL. */
+static const char *row_problem(const uint8_t *row, int m, int *value)
+{
+    bool seen[SB_MAX_ELEMS + 1] = {false};
+    for (int i = 0; i < m; i++) {
+        *value = row[i];
+        if (row[i] >= m)
+            return "is out of range";
+        if (seen[row[i]])
+            return "appears twice";
+        seen[row[i]] = true;
+    }
+    return NULL;
+}
+
+static int build_explicit(sb_job *job, sb_growth_spec *spec)
+{
+    int m = spec->explicit_m, rc = 0;
+    for (int g = 0; g < spec->explicit_count; g++) {
+        int value = 0;
+        const char *why = row_problem(spec->explicit_rows + (size_t)g * (size_t)m, m, &value);
+        if (!why)
+            continue;
+        char path[SB_PATH_MAX];
+        sb_job_path(path, P_EXPLICIT, NULL, g);
+        rc = sb_job_error(job, path, "generator %d is not a permutation of 0..%d: value %d %s", g,
+                          m - 1, value, why);
+    }
+    if (rc != 0)
+        return rc;
+    sb_diag d;
+    sb_diag_init(&d);
+    rc = sb_genset_explicit(&spec->gens, spec->explicit_count, m, spec->explicit_rows, &d);
+    if (rc != 0)
+        forward_diag(job, P_EXPLICIT, &d, rc);
+    sb_diag_free(&d);
+    return rc;
+}
+
+static int check_central(sb_job *job, const sb_growth_spec *spec)
+{
+    int m = spec->gens.m;
+    if (spec->central_len != m)
+        return sb_job_error(job, P_CENTRAL,
+                            "has %d values, but states of these generators have %d elements",
+                            spec->central_len, m);
+    for (int i = 0; i < m; i++) {
+        if (spec->central[i] < m)
+            continue;
+        char path[SB_PATH_MAX];
+        sb_job_path(path, P_CENTRAL, NULL, i);
+        return sb_job_error(job, path, "value %d at position %d is out of range 0..%d",
+                            spec->central[i], i, m - 1);
+    }
+    return 0;
+}
+
+int sb_growth_validate(sb_job *job)
+{
+    sb_growth_spec *spec = job->spec;
+    int rc = 0;
+    /* Both given is reported by the schema pass; building neither avoids a second message. */
+    if (spec->family && !spec->explicit_rows)
+        rc = build_family(job, spec);
+    else if (spec->explicit_rows && !spec->family)
+        rc = build_explicit(job, spec);
+    if (rc == SB_ENOMEM)
+        return rc;
+    if (rc == 0 && spec->central && spec->gens.m > 0)
+        rc = check_central(job, spec);
+    return rc;
+}
+
+/* ---- description ------------------------------------------------------------------------- */
+
+/* x = x * mul / div, exactly (the running products below stay integers); false on overflow. */
+static bool mul_div(uint64_t *x, uint64_t mul, uint64_t div)
+{
+    if (*x > UINT64_MAX / mul)
+        return false;
+    *x = *x * mul / div;
+    return true;
+}
+
+static void print_count(FILE *out, bool exact, uint64_t value, double log10v, const char *formula)
+{
+    if (exact) {
+        fprintf(out, "# state space: at most %" PRIu64 " states (%s)\n", value, formula);
+        return;
+    }
+    double e = floor(log10v);
+    fprintf(out, "# state space: at most about %.3fe%.0f states (%s)\n", pow(10, log10v - e), e,
+            formula);
+}
+
+static void describe_space(const sb_growth_spec *spec, FILE *out)
+{
+    const sb_genset *gs = &spec->gens;
+    const sb_family *f = spec->family ? sb_family_find(spec->family) : NULL;
+    char formula[96];
+    uint64_t v = 1;
+    bool exact = true;
+    double lg = 0;
+    if (!spec->central && f && f->signed_states) {
+        snprintf(formula, sizeof formula, "2^%d %d!", gs->n, gs->n);
+        for (int i = 1; i <= gs->n; i++) {
+            exact = exact && mul_div(&v, 2u * (uint64_t)i, 1);
+            lg += log10(2.0 * i);
+        }
+        print_count(out, exact, v, lg, formula);
+        return;
+    }
+    int mult[SB_MAX_ELEMS] = {0};
+    for (int i = 0; i < gs->m; i++)
+        mult[spec->central ? spec->central[i] : i]++;
+    char denom[64] = "";
+    int total = 0;
+    for (int value = 0; value < SB_MAX_ELEMS; value++) {
+        size_t used = strlen(denom);
+        if (mult[value] > 1 && used < sizeof denom - 8)
+            snprintf(denom + used, sizeof denom - used, "%s%d!", used ? " " : "", mult[value]);
+        for (int j = 1; j <= mult[value]; j++) {
+            total++;
+            exact = exact && mul_div(&v, (uint64_t)total, (uint64_t)j);
+            lg += log10((double)total) - log10((double)j);
+        }
+    }
+    if (*denom)
+        snprintf(formula, sizeof formula, "%d!/(%s)", gs->m, denom);
+    else
+        snprintf(formula, sizeof formula, "%d!", gs->m);
+    print_count(out, exact, v, lg, formula);
+}
+
+void sb_growth_describe(const sb_job *job, FILE *out)
+{
+    const sb_growth_spec *spec = job->spec;
+    if (!spec || spec->gens.ngens < 1)
+        return;
+    const sb_genset *gs = &spec->gens;
+    const sb_family *f = spec->family ? sb_family_find(spec->family) : NULL;
+    if (f && f->takes_k)
+        fprintf(out, "# generators: %s, n = %d, k = %d: %d generators (", gs->family, gs->n, gs->k,
+                gs->ngens);
+    else if (f)
+        fprintf(out, "# generators: %s, n = %d: %d generators (", gs->family, gs->n, gs->ngens);
+    else
+        fprintf(out, "# generators: %d explicit permutations (", gs->ngens);
+    for (int g = 0; g < gs->ngens && g < 12; g++)
+        fprintf(out, "%s%s", g ? ", " : "", gs->names[g]);
+    fputs(gs->ngens > 12 ? ", ...)\n" : ")\n", out);
+    fprintf(out, "# state length: %d elements\n", gs->m);
+    if (spec->central)
+        fprintf(out, "# central state given: a Schreier coset graph when values repeat\n");
+    fprintf(out, "# inverse-closed: %s\n", gs->inverse_closed ? "yes" : "no");
+    if (!gs->inverse_closed)
+        fprintf(out, "# directed growth: layers are out-distances from the central state\n");
+    describe_space(spec, out);
+}
