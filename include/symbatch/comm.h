@@ -10,7 +10,7 @@
 /* A duplicated communicator plus what modules keep asking about it.  Nothing in the library
  * uses MPI_COMM_WORLD: main.c passes a communicator in, tests pass MPI_COMM_SELF or WORLD. */
 typedef struct sb_ctx {
-    MPI_Comm comm;      /* private duplicate of the caller's communicator */
+    MPI_Comm comm; /* private duplicate of the caller's communicator */
     int rank, size;
     MPI_Comm node_comm; /* ranks sharing this node (MPI_COMM_TYPE_SHARED) */
     int node_rank, node_size;
@@ -75,10 +75,10 @@ sb_xchg_stats sb_xchg_get_stats(const sb_xchg *x);
 struct sb_xchg {
     const sb_ctx *ctx;
     size_t item_size, capacity, staged;
-    unsigned char *stage;  /* capacity * item_size */
-    int32_t *stage_dest;   /* capacity */
+    unsigned char *stage; /* capacity * item_size */
+    int32_t *stage_dest;  /* capacity */
     unsigned char *sendbuf, *recvbuf;
-    size_t recv_cap;       /* items */
+    size_t recv_cap;                                  /* items */
     int *sendcounts, *sdispls, *recvcounts, *rdispls; /* in bytes, size ranks each */
     uint64_t *counts_out, *counts_in;                 /* item counts + more flag */
     sb_xchg_stats stats;

@@ -14,8 +14,8 @@ typedef enum { SB_MODE_AUTO = 0, SB_MODE_FULL, SB_MODE_FRONTIER } sb_growth_mode
 /* The `growth:` section of a job file, after validation. */
 typedef struct sb_growth_spec {
     /* growth.generators: a family ... */
-    char *family;       /* NULL for explicit generators */
-    int64_t n, k;       /* k = -1: the family's default */
+    char *family; /* NULL for explicit generators */
+    int64_t n, k; /* k = -1: the family's default */
     bool k_set;
     /* ... or explicit rows */
     int explicit_count, explicit_m;
@@ -38,16 +38,16 @@ typedef struct sb_growth_result {
     uint64_t *layer_sizes;
     double *layer_seconds;
     uint64_t num_states;
-    bool completed;        /* false when a stop rule ended the run */
-    char stop_reason[64];  /* "complete", "max_layers", "max_layer_size" */
-    char mode[16];         /* "frontier" or "full" */
-    int m;                 /* elements per state */
+    bool completed;           /* false when a stop rule ended the run */
+    char stop_reason[64];     /* "complete", "max_layers", "max_layer_size" */
+    char mode[16];            /* "frontier" or "full" */
+    int m;                    /* elements per state */
     uint64_t last_layer_rows; /* rows in last_layer (<= store_last_layer) */
     uint8_t *last_layer;      /* rank 0: rows of m values, lexicographically smallest first */
     uint8_t central[SB_MAX_ELEMS];
-    double seconds;        /* wall time of the BFS */
-    uint64_t edges;        /* generator applications, summed over ranks */
-    uint64_t peak_mem_max; /* max over ranks of peak RSS, bytes */
+    double seconds;          /* wall time of the BFS */
+    uint64_t edges;          /* generator applications, summed over ranks */
+    uint64_t peak_mem_max;   /* max over ranks of peak RSS, bytes */
     double exchange_seconds; /* rank 0's time inside exchange collectives */
     uint64_t exchange_bytes; /* bytes rank 0 sent to other ranks */
 } sb_growth_result;
@@ -63,7 +63,7 @@ void sb_growth_central(const sb_growth_spec *spec, uint8_t *out);
 
 /* Progress callback: called on every rank after each layer (the engine prints on rank 0). */
 typedef struct sb_growth_progress {
-    FILE *out;   /* NULL: silent */
+    FILE *out; /* NULL: silent */
     double t_start;
 } sb_growth_progress;
 

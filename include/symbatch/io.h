@@ -16,7 +16,7 @@
 
 typedef struct sb_h5 {
     hid_t file;
-    hid_t dxpl;  /* collective transfer property list */
+    hid_t dxpl; /* collective transfer property list */
     const sb_ctx *ctx;
     char final_path[4096];
     char temp_path[4096 + 16];

@@ -31,11 +31,11 @@ typedef struct sb_field sb_field;
 struct sb_field {
     const char *key;
     sb_ftype type;
-    size_t offset;      /* where the value lives in the struct being filled */
-    size_t set_offset;  /* offset of a bool "was given" flag, or SIZE_MAX */
+    size_t offset;     /* where the value lives in the struct being filled */
+    size_t set_offset; /* offset of a bool "was given" flag, or SIZE_MAX */
     bool required;
-    bool nullable;      /* `key: null` allowed (means "unset"; the flag stays false) */
-    double min, max;    /* inclusive range for INT, FLOAT and BYTES */
+    bool nullable;                 /* `key: null` allowed (means "unset"; the flag stays false) */
+    double min, max;               /* inclusive range for INT, FLOAT and BYTES */
     const char *const *enum_names; /* NULL-terminated, for SB_F_ENUM */
     const sb_field *sub;           /* for SB_F_MAP: NULL-key-terminated */
     /* For SB_F_CUSTOM: parse the node into base+offset; report problems via sb_job_error. */
@@ -46,7 +46,7 @@ struct sb_field {
 
 /* ---- where a key was found: every parsed key records its location --------------------------- */
 typedef struct sb_loc {
-    char path[96]; /* "growth.generators.n" */
+    char path[96];    /* "growth.generators.n" */
     int line, column; /* 1-based */
 } sb_loc;
 
@@ -54,22 +54,22 @@ typedef struct sb_loc {
 typedef struct sb_job_kind sb_job_kind;
 
 struct sb_job {
-    char *path;  /* job file as given on the command line */
-    char *text;  /* the job file's bytes (recorded in every result file) */
+    char *path; /* job file as given on the command line */
+    char *text; /* the job file's bytes (recorded in every result file) */
     size_t text_len;
     uint64_t text_hash;
     const sb_job_kind *kind;
     /* Common keys */
-    char *output;              /* result file */
-    double checkpoint_every;   /* seconds; 0 = only on signals */
-    uint64_t memory_per_rank;  /* bytes; 0 = node's available memory / ranks on the node */
+    char *output;             /* result file */
+    double checkpoint_every;  /* seconds; 0 = only on signals */
+    uint64_t memory_per_rank; /* bytes; 0 = node's available memory / ranks on the node */
     bool memory_per_rank_set;
     int64_t seed;
-    void *spec;                /* the kind's own section, a struct the kind defines */
+    void *spec; /* the kind's own section, a struct the kind defines */
     /* Parser state: locations of keys, problems found so far. */
     sb_loc *locs;
     int nlocs, locs_cap;
-    sb_diag *diag;             /* where sb_job_error reports; NULL once validated */
+    sb_diag *diag; /* where sb_job_error reports; NULL once validated */
 };
 
 /* Reports a problem at a key's location: "job.yaml:7:6: growth.generators.n: n must be ...".
@@ -82,10 +82,10 @@ const sb_loc *sb_job_where(const sb_job *job, const char *path);
 
 /* Memory estimate per rank, for `validate` and the budget check before any work. */
 typedef struct sb_mem_estimate {
-    uint64_t bytes_per_rank;  /* largest rank */
+    uint64_t bytes_per_rank; /* largest rank */
     uint64_t bytes_total;
-    char detail[256];         /* "2 bits x 4.79e8 states / 2 ranks + exchange buffers" */
-    char mode[32];            /* kind-specific: growth says "full" or "frontier" */
+    char detail[256]; /* "2 bits x 4.79e8 states / 2 ranks + exchange buffers" */
+    char mode[32];    /* kind-specific: growth says "full" or "frontier" */
 } sb_mem_estimate;
 
 /* Options from the command line that the library needs. */
@@ -101,10 +101,10 @@ typedef struct sb_run_opts {
 struct sb_job_kind {
     const char *name;
     const char *summary;
-    const char *section;        /* the YAML key of the kind's section ("growth") */
-    const sb_field *schema;     /* fields of the section */
+    const char *section;    /* the YAML key of the kind's section ("growth") */
+    const sb_field *schema; /* fields of the section */
     size_t spec_size;
-    void (*spec_init)(void *spec);           /* defaults */
+    void (*spec_init)(void *spec); /* defaults */
     void (*spec_free)(void *spec);
     /* Cross-field checks after the schema pass (e.g. n against the family). */
     int (*validate)(sb_job *job);

@@ -13,13 +13,13 @@
 /* Largest state length (elements per state).  Element values are stored in uint8_t. */
 #define SB_MAX_ELEMS 255
 /* Largest generator set a family may produce (guards against e.g. derangements(12)). */
-#define SB_MAX_GENS 100000
-#define SB_NAME_MAX 48
+#define SB_MAX_GENS  100000
+#define SB_NAME_MAX  48
 
 typedef struct sb_genset {
-    int m;              /* elements per state: n, or 2n for burnt_pancake/signed_reversals */
+    int m; /* elements per state: n, or 2n for burnt_pancake/signed_reversals */
     int ngens;
-    uint8_t *perm;      /* ngens rows of m entries: row g is generator g */
+    uint8_t *perm;              /* ngens rows of m entries: row g is generator g */
     char (*names)[SB_NAME_MAX]; /* ngens names, as CayleyPy prints them */
     bool inverse_closed;
     char family[SB_NAME_MAX]; /* family name, or "explicit" */
@@ -29,12 +29,12 @@ typedef struct sb_genset {
 /* One generator family.  Designated initializers in one table (src/perm/families.c). */
 typedef struct sb_family {
     const char *name;
-    const char *params;   /* human text: "n >= 3, 1 <= k < n (default 1)" */
-    const char *group;    /* "S_n", "B_n (2^n n! states)", "A_n", ... */
-    int min_n, max_n;     /* accepted n (max_n keeps the generator count <= SB_MAX_GENS) */
+    const char *params; /* human text: "n >= 3, 1 <= k < n (default 1)" */
+    const char *group;  /* "S_n", "B_n (2^n n! states)", "A_n", ... */
+    int min_n, max_n;   /* accepted n (max_n keeps the generator count <= SB_MAX_GENS) */
     bool takes_k;
     int k_default;
-    bool signed_states;   /* state length 2n (burnt_pancake, signed_reversals) */
+    bool signed_states; /* state length 2n (burnt_pancake, signed_reversals) */
     /* Checks n and k; on failure appends a message (without location) to diag and returns
      * SB_EINPUT.  NULL means the min_n/max_n range is the only check. */
     int (*check)(int n, int k, sb_diag *diag);

@@ -53,8 +53,8 @@ int sb_ctx_hosts(const sb_ctx *ctx, char *buf, size_t size)
         all = calloc((size_t)ctx->size, MPI_MAX_PROCESSOR_NAME);
     }
     int err = (ctx->rank == 0 && !all) ? SB_ENOMEM : 0;
-    MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all, ctx->rank == 0 && all ? MPI_MAX_PROCESSOR_NAME : 0,
-               MPI_CHAR, 0, ctx->comm);
+    MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all,
+               ctx->rank == 0 && all ? MPI_MAX_PROCESSOR_NAME : 0, MPI_CHAR, 0, ctx->comm);
     if (ctx->rank == 0 && all) {
         size_t used = 0;
         buf[0] = '\0';

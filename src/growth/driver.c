@@ -62,8 +62,8 @@ static const char *stop_rule(const sb_growth_spec *spec, const sb_growth_result 
     return NULL;
 }
 
-int sb_bfs_drive(const sb_bfs_ops *ops, void *engine, const sb_growth_spec *spec,
-                 const sb_ctx *ctx, sb_growth_progress *prog, sb_growth_result *r)
+int sb_bfs_drive(const sb_bfs_ops *ops, void *engine, const sb_growth_spec *spec, const sb_ctx *ctx,
+                 sb_growth_progress *prog, sb_growth_result *r)
 {
     const double t0 = sb_now();
     uint64_t size, rss_max, edges_local_total = 0;

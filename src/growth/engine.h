@@ -27,7 +27,7 @@ typedef struct sb_bfs_ops {
     uint64_t (*bytes_held)(void *engine);
 } sb_bfs_ops;
 
-int sb_bfs_drive(const sb_bfs_ops *ops, void *engine, const sb_growth_spec *spec,
-                 const sb_ctx *ctx, sb_growth_progress *prog, sb_growth_result *result);
+int sb_bfs_drive(const sb_bfs_ops *ops, void *engine, const sb_growth_spec *spec, const sb_ctx *ctx,
+                 sb_growth_progress *prog, sb_growth_result *result);
 
 #endif

@@ -31,8 +31,8 @@ typedef struct frontier {
     sb_genprog *progs;
     int directed;
     sb_sarr prev, cur, next, tmp;
-    size_t next_clean;   /* next[0, next_clean) is sorted, unique and filtered */
-    sb_sarr *runs;       /* directed: earlier layers as a few sorted runs */
+    size_t next_clean; /* next[0, next_clean) is sorted, unique and filtered */
+    sb_sarr *runs;     /* directed: earlier layers as a few sorted runs */
     int nruns, runs_cap;
     sb_xchg *x;
 } frontier;

@@ -75,11 +75,12 @@ static int write_growth(sb_h5 *h, const sb_growth_spec *spec, const sb_growth_re
     int err = sb_h5_group(h, "/growth");
     if (!err)
         err = sb_h5_write_u64(h, "/growth/layer_sizes", r->layer_sizes, (uint64_t)r->nlayers,
-                              "states", "number of states at distance d from the central state, "
+                              "states",
+                              "number of states at distance d from the central state, "
                               "d = 0..diameter (out-distance for directed growth)");
     if (!err)
-        err = sb_h5_write_f64(h, "/growth/layer_seconds", r->layer_seconds,
-                              (uint64_t)r->nlayers, "s", "wall time to compute each layer");
+        err = sb_h5_write_f64(h, "/growth/layer_seconds", r->layer_seconds, (uint64_t)r->nlayers,
+                              "s", "wall time to compute each layer");
     if (!err)
         err = sb_h5_write_scalar_u64(h, "/growth/diameter", diameter, "edges",
                                      "largest distance reached (the diameter when completed)");

@@ -85,7 +85,7 @@ static int sort_words(uint64_t *keys, uint64_t *tmp, size_t n)
         return 0;
     int lo = __builtin_ctzll(varying), hi = 63 - __builtin_clzll(varying);
     int bits = hi - lo + 1, passes = (bits + 10) / 11, width = (bits + passes - 1) / passes;
-    size_t (*hist)[2048] = calloc((size_t)passes, sizeof *hist);
+    size_t(*hist)[2048] = calloc((size_t)passes, sizeof *hist);
     if (!hist)
         return SB_ENOMEM;
     const uint64_t dmask = (1ULL << width) - 1;
@@ -125,7 +125,7 @@ int sb_sarr_sort_tail(sb_sarr *a, size_t from, sb_sarr *tmp)
         return SB_ENOMEM;
     if (nw == 1)
         return sort_words(a->w + from, tmp->w, n);
-    size_t (*hist)[256] = calloc((size_t)nw * 8, sizeof *hist);
+    size_t(*hist)[256] = calloc((size_t)nw * 8, sizeof *hist);
     if (!hist)
         return SB_ENOMEM;
     uint64_t *src = a->w + from * (size_t)nw, *dst = tmp->w;
@@ -283,8 +283,8 @@ void sb_sarr_filter_tail(sb_sarr *a, size_t from, const sb_sarr *const *filters,
         int seen = 0;
         for (int f = 0; f < nf && !seen; f++) {
             cur[f] = advance_cursor(filters[f], cur[f], s);
-            seen = cur[f] < filters[f]->n &&
-                   sb_state_cmp(sb_sarr_at(filters[f], cur[f]), s, nw) == 0;
+            seen =
+                cur[f] < filters[f]->n && sb_state_cmp(sb_sarr_at(filters[f], cur[f]), s, nw) == 0;
         }
         if (!seen) {
             if (out != i)

@@ -80,14 +80,13 @@ int main(int argc, char **argv)
     sb_ctx ctx;
     sb_ctx_init(&ctx, MPI_COMM_WORLD);
     mpicheck mc = {.rank = ctx.rank};
-    run_case(&mc, &ctx, 0, 16);     /* nothing to send: one empty round */
-    run_case(&mc, &ctx, 1, 1);      /* one item per round */
-    run_case(&mc, &ctx, 1000, 64);  /* many rounds, uneven work per rank */
+    run_case(&mc, &ctx, 0, 16);    /* nothing to send: one empty round */
+    run_case(&mc, &ctx, 1, 1);     /* one item per round */
+    run_case(&mc, &ctx, 1000, 64); /* many rounds, uneven work per rank */
     run_case(&mc, &ctx, 100000, 1 << 16);
     /* Agreement: one rank's error becomes every rank's verdict. */
     int verdict = sb_ctx_agree(&ctx, ctx.rank == ctx.size - 1 ? SB_ENOMEM : 0);
-    CHECK(&mc, verdict == (ctx.rank == ctx.size - 1 ? SB_ENOMEM : SB_EPEER), "agree %d",
-          verdict);
+    CHECK(&mc, verdict == (ctx.rank == ctx.size - 1 ? SB_ENOMEM : SB_EPEER), "agree %d", verdict);
     int rc = mpicheck_finish(&mc, ctx.comm, "test_exchange");
     sb_ctx_free(&ctx);
     MPI_Finalize();

@@ -91,8 +91,8 @@ static void check_last_layer(mpicheck *mc, const char *what, const sb_growth_res
         uint64_t smaller = 0;
         for (uint64_t s = begin; s < begin + count; s++)
             smaller += memcmp(ref->states + s * ref->m, maxrow, ref->m) <= 0;
-        CHECK(mc, smaller == want, "%s: %" PRIu64 " states <= last stored row, want %" PRIu64,
-              what, smaller, want);
+        CHECK(mc, smaller == want, "%s: %" PRIu64 " states <= last stored row, want %" PRIu64, what,
+              smaller, want);
     }
 }
 
@@ -165,19 +165,23 @@ static void test_every_family(mpicheck *mc, const sb_ctx *ctx)
         }
     }
     /* Non-default parameters. */
-    const tcase extra[] = {{"lrx", 7, 3, NULL},          {"top_spin", 7, 4, NULL},
-                           {"top_spin", 8, 3, NULL},     {"three_cycles_01i", 6, 0, NULL},
-                           {"lsl_cycles", 6, 0, NULL},   {"cubic_pancake", 7, 5, NULL},
-                           {"wrapped_k_cycles", 6, 4, NULL}, {"generalized_stars", 7, 3, NULL}};
+    const tcase extra[] = {{"lrx", 7, 3, NULL},
+                           {"top_spin", 7, 4, NULL},
+                           {"top_spin", 8, 3, NULL},
+                           {"three_cycles_01i", 6, 0, NULL},
+                           {"lsl_cycles", 6, 0, NULL},
+                           {"cubic_pancake", 7, 5, NULL},
+                           {"wrapped_k_cycles", 6, 4, NULL},
+                           {"generalized_stars", 7, 3, NULL}};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
         check_against_reference(mc, &extra[i], ctx);
 }
 
 static void test_cosets(mpicheck *mc, const sb_ctx *ctx)
 {
-    const tcase cases[] = {{"lrx", 6, -1, "001122"},  {"lrx", 8, -1, "00011122"},
-                           {"lx", 7, -1, "0011223"},  {"pancake", 8, -1, "01010101"},
-                           {"larx", 8, -1, "00001111"}, {"burnt_pancake", 4, -1, "01230123"},
+    const tcase cases[] = {{"lrx", 6, -1, "001122"},       {"lrx", 8, -1, "00011122"},
+                           {"lx", 7, -1, "0011223"},       {"pancake", 8, -1, "01010101"},
+                           {"larx", 8, -1, "00001111"},    {"burnt_pancake", 4, -1, "01230123"},
                            {"coxeter", 9, -1, "000111222"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_against_reference(mc, &cases[i], ctx);
@@ -265,9 +269,9 @@ static void test_closed_forms(mpicheck *mc, const sb_ctx *ctx)
 
 static void test_diameters(mpicheck *mc, const sb_ctx *ctx)
 {
-    const int lx[] = {2, 6, 11, 18, 25, 35, 45};           /* A039745, n = 3..9 */
-    const int pancake[] = {0, 1, 3, 4, 5, 7, 8, 9, 10};     /* A058986, n = 1..9 */
-    const int burnt[] = {1, 4, 6, 8, 10, 12};               /* A078941, n = 1..6 */
+    const int lx[] = {2, 6, 11, 18, 25, 35, 45};        /* A039745, n = 3..9 */
+    const int pancake[] = {0, 1, 3, 4, 5, 7, 8, 9, 10}; /* A058986, n = 1..9 */
+    const int burnt[] = {1, 4, 6, 8, 10, 12};           /* A078941, n = 1..6 */
     for (int n = 4; n <= 9; n++) {
         sb_growth_result r;
         CHECK(mc, run_family(ctx, "lrx", n, -1, &r) == 0, "lrx");
@@ -291,8 +295,7 @@ static void test_diameters(mpicheck *mc, const sb_ctx *ctx)
     for (int n = 1; n <= 6; n++) {
         sb_growth_result r;
         CHECK(mc, run_family(ctx, "burnt_pancake", n, -1, &r) == 0, "burnt");
-        CHECK(mc, r.nlayers - 1 == burnt[n - 1], "burnt_pancake(%d) diameter %d", n,
-              r.nlayers - 1);
+        CHECK(mc, r.nlayers - 1 == burnt[n - 1], "burnt_pancake(%d) diameter %d", n, r.nlayers - 1);
         sb_growth_result_free(&r);
     }
 }
@@ -303,8 +306,10 @@ static void test_oracles(mpicheck *mc, const sb_ctx *ctx)
     const struct {
         const char *file, *family;
         int nmax;
-    } fams[] = {{"lrx.csv", "lrx", 9},        {"lx.csv", "lx", 9},
-                {"coxeter.csv", "coxeter", 9}, {"pancake.csv", "pancake", 9},
+    } fams[] = {{"lrx.csv", "lrx", 9},
+                {"lx.csv", "lx", 9},
+                {"coxeter.csv", "coxeter", 9},
+                {"pancake.csv", "pancake", 9},
                 {"all_transpositions.csv", "all_transpositions", 9}};
     int compared = 0, missing = 0;
     for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
@@ -326,8 +331,8 @@ static void test_oracles(mpicheck *mc, const sb_ctx *ctx)
             sb_growth_result_free(&r);
         }
     }
-    const char *cosets[] = {"0011", "0101", "001122", "000111", "010101", "0011001100",
-                            "0000011111", "0101010101", "000000111111"};
+    const char *cosets[] = {"0011",       "0101",       "001122",     "000111",      "010101",
+                            "0011001100", "0000011111", "0101010101", "000000111111"};
     for (size_t c = 0; c < sizeof cosets / sizeof cosets[0]; c++) {
         uint64_t *row;
         int len, found = oracle_row("lrx_coset.csv", cosets[c], &row, &len);
@@ -376,8 +381,9 @@ static void test_stop_rules(mpicheck *mc, const sb_ctx *ctx)
     int first_big = 0;
     while (full.layer_sizes[first_big] <= 100)
         first_big++;
-    CHECK(mc, r.nlayers == first_big + 1 && !r.completed &&
-                  strcmp(r.stop_reason, "max_layer_size") == 0,
+    CHECK(mc,
+          r.nlayers == first_big + 1 && !r.completed &&
+              strcmp(r.stop_reason, "max_layer_size") == 0,
           "max_layer_size: %d layers (want %d)", r.nlayers, first_big + 1);
     sb_growth_result_free(&r);
     sb_growth_result_free(&full);

@@ -70,8 +70,8 @@ static void test_programs_match_definition(void **state)
     check_programs(5, 4);
     check_programs(12, 11);
     check_programs(16, 15);
-    check_programs(20, 19);    /* two words of 5-bit elements */
-    check_programs(24, 1);     /* binary coset string */
+    check_programs(20, 19); /* two words of 5-bit elements */
+    check_programs(24, 1);  /* binary coset string */
     check_programs(100, 3);
     check_programs(255, 254);
 }

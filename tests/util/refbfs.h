@@ -8,7 +8,7 @@
 typedef struct ref_bfs {
     int m;
     uint64_t nstates;
-    uint8_t *states;     /* nstates rows of m bytes, in BFS order */
+    uint8_t *states; /* nstates rows of m bytes, in BFS order */
     int nlayers;
     uint64_t *layer_sizes;
     /* hash set: index into states + 1, 0 = empty */
