@@ -36,6 +36,8 @@ int sb_sarr_reserve(sb_sarr *a, size_t n)
 
 int sb_sarr_append(sb_sarr *a, const uint64_t *states, size_t count)
 {
+    if (count == 0)
+        return 0;
     if (sb_sarr_reserve(a, a->n + count) != 0)
         return SB_ENOMEM;
     memcpy(a->w + a->n * (size_t)a->nw, states, count * (size_t)a->nw * sizeof *states);

@@ -261,7 +261,7 @@ static herr_t other_attr(hid_t obj, const char *name, const H5A_info_t *info, vo
     char value[512];
     if (attr_text(obj, name, value, sizeof value) != 0)
         snprintf(value, sizeof value, "(unreadable)");
-    fprintf(w->out, "%s%-14s%s\n", w->indent, name, value);
+    fprintf(w->out, "%s%-15s %s\n", w->indent, name, value);
     return 0;
 }
 
