@@ -56,8 +56,11 @@ void sb_xchg_destroy(sb_xchg *x);
 /* Items that can still be staged before a round is needed. */
 size_t sb_xchg_room(const sb_xchg *x);
 
-/* Stages one item for rank `dest`; the caller guarantees sb_xchg_room(x) > 0. */
+/* Stages one item for rank `dest`; the caller guarantees sb_xchg_room(x) > 0.  put4/put8 are
+ * for exchanges created with item_size 4 or 8. */
 static inline void sb_xchg_put(sb_xchg *x, int dest, const void *item);
+static inline void sb_xchg_put4(sb_xchg *x, int dest, uint32_t item);
+static inline void sb_xchg_put8(sb_xchg *x, int dest, uint64_t item);
 
 /* One collective round.  `more_local` says whether this rank will stage more items after this
  * round; `*more_any` returns whether any rank will.  Errors are agreed over all ranks. */
@@ -87,6 +90,19 @@ struct sb_xchg {
 static inline void sb_xchg_put(sb_xchg *x, int dest, const void *item)
 {
     memcpy(x->stage + x->staged * x->item_size, item, x->item_size);
+    x->stage_dest[x->staged++] = dest;
+}
+
+/* Constant-size variants for 4- and 8-byte items, which stay inlined in hot loops. */
+static inline void sb_xchg_put4(sb_xchg *x, int dest, uint32_t item)
+{
+    memcpy(x->stage + x->staged * 4, &item, 4);
+    x->stage_dest[x->staged++] = dest;
+}
+
+static inline void sb_xchg_put8(sb_xchg *x, int dest, uint64_t item)
+{
+    memcpy(x->stage + x->staged * 8, &item, 8);
     x->stage_dest[x->staged++] = dest;
 }
 

@@ -45,9 +45,15 @@ typedef struct sb_growth_result {
     uint64_t last_layer_rows; /* rows in last_layer (<= store_last_layer) */
     uint8_t *last_layer;      /* rank 0: rows of m values, lexicographically smallest first */
     uint8_t central[SB_MAX_ELEMS];
-    double seconds;          /* wall time of the BFS */
-    uint64_t edges;          /* generator applications, summed over ranks */
-    uint64_t peak_mem_max;   /* max over ranks of peak RSS, bytes */
+    double seconds;        /* wall time of the BFS */
+    uint64_t edges;        /* generator applications, summed over ranks */
+    uint64_t peak_mem_max; /* max over ranks of peak RSS, bytes */
+    /* Full mode: the perfect hash used ("perm-lex", ...) and, with store_distances, this rank's
+     * block [dist_offset, dist_offset + dist_count) of the distance table (255 = unreached). */
+    char rank_scheme[32];
+    uint64_t space_size;
+    uint8_t *distances;
+    uint64_t dist_offset, dist_count;
     double exchange_seconds; /* rank 0's time inside exchange collectives */
     uint64_t exchange_bytes; /* bytes rank 0 sent to other ranks */
 } sb_growth_result;
@@ -70,6 +76,11 @@ typedef struct sb_growth_progress {
 /* Frontier-mode BFS (collective).  Fills result on every rank. */
 int sb_growth_frontier(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_progress *prog,
                        sb_growth_result *result);
+
+/* Full-mode BFS (collective): Korf's two-bit BFS over the ranked state space, each rank owning
+ * a contiguous block of ranks.  Returns SB_ELIMIT when the space has no 63-bit perfect hash. */
+int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_progress *prog,
+                   sb_growth_result *result);
 
 /* The job kind (in the registry). */
 extern const sb_job_kind sb_growth_kind;

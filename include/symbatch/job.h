@@ -84,8 +84,14 @@ const sb_loc *sb_job_where(const sb_job *job, const char *path);
 typedef struct sb_mem_estimate {
     uint64_t bytes_per_rank; /* largest rank */
     uint64_t bytes_total;
-    char detail[256]; /* "2 bits x 4.79e8 states / 2 ranks + exchange buffers" */
-    char mode[32];    /* kind-specific: growth says "full" or "frontier" */
+    uint64_t bytes_fixed; /* per rank, whatever the number of ranks (buffers) */
+    char detail[256];     /* "2 bits x 4.79e8 states / 2 ranks + exchange buffers" */
+    char mode[32];        /* kind-specific: growth says "full" or "frontier" */
+    char note[256];       /* why this mode was chosen, or why the job cannot run ("key: message") */
+    /* True when the estimate is a firm requirement: a job over the budget is refused (exit 2)
+     * before any work.  False for worst-case bounds (frontier mode, whose layers are unknown
+     * before the run). */
+    bool enforce;
 } sb_mem_estimate;
 
 /* Options from the command line that the library needs. */
@@ -96,6 +102,9 @@ typedef struct sb_run_opts {
     bool quiet;                  /* no progress lines */
     FILE *progress;              /* stderr by default; rank 0 only */
     FILE *summary;               /* stdout by default; rank 0 only */
+    /* The estimate sb_job_check_budget made (the same on every rank): kinds with several
+     * engines run the one it chose. */
+    const sb_mem_estimate *estimate;
 } sb_run_opts;
 
 struct sb_job_kind {
@@ -108,7 +117,9 @@ struct sb_job_kind {
     void (*spec_free)(void *spec);
     /* Cross-field checks after the schema pass (e.g. n against the family). */
     int (*validate)(sb_job *job);
-    int (*estimate_memory)(const sb_job *job, int nranks, sb_mem_estimate *out);
+    /* Estimates memory per rank for nranks ranks under a budget per rank (kinds with several
+     * engines choose one that fits). */
+    int (*estimate_memory)(const sb_job *job, int nranks, uint64_t budget, sb_mem_estimate *out);
     /* Collective: runs the job and writes the result file. */
     int (*run)(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts);
     /* Prints kind-specific lines of `symbatch validate` (after the schema echo); may be NULL. */
@@ -137,7 +148,13 @@ int sb_job_load(sb_job *job, const char *path, const sb_ctx *ctx, sb_diag *diag)
 int sb_job_check_output(const sb_job *job, const char *output, bool force, const sb_ctx *ctx,
                         sb_diag *diag);
 
-/* Memory budget per rank: memory_per_rank, or the node's available memory / ranks on it. */
+/* Collective: memory budget per rank: memory_per_rank, or the node's available memory / ranks
+ * on the node (the smallest over all nodes, so that every rank sees the same number). */
 uint64_t sb_job_budget(const sb_job *job, const sb_ctx *ctx);
+
+/* Collective: estimates memory for this run, and refuses (SB_EBUDGET, message in diag on rank
+ * 0) a job whose firm estimate exceeds the budget, naming the memory needed and the number of
+ * ranks that would fit.  est is filled on every rank. */
+int sb_job_check_budget(const sb_job *job, const sb_ctx *ctx, sb_mem_estimate *est, sb_diag *diag);
 
 #endif

@@ -88,10 +88,16 @@ static void pack_by_destination(sb_xchg *x)
         offset += x->counts_out[r];
     }
     /* sdispls doubles as the write cursor (in bytes) and is rebuilt afterwards. */
+    const size_t sz = x->item_size;
     for (size_t i = 0; i < x->staged; i++) {
         int d = x->stage_dest[i];
-        memcpy(x->sendbuf + x->sdispls[d], x->stage + i * x->item_size, x->item_size);
-        x->sdispls[d] += (int)x->item_size;
+        if (sz == 4)
+            memcpy(x->sendbuf + x->sdispls[d], x->stage + i * 4, 4);
+        else if (sz == 8)
+            memcpy(x->sendbuf + x->sdispls[d], x->stage + i * 8, 8);
+        else
+            memcpy(x->sendbuf + x->sdispls[d], x->stage + i * sz, sz);
+        x->sdispls[d] += (int)sz;
     }
     for (int r = 0; r < p; r++)
         x->sdispls[r] -= x->sendcounts[r];

@@ -27,6 +27,11 @@ typedef struct sb_bfs_ops {
     uint64_t (*bytes_held)(void *engine);
 } sb_bfs_ops;
 
+/* Memory estimates of the engines for nranks ranks.  Full mode returns SB_ELIMIT with the
+ * reason in out->note when the state space has no 63-bit perfect hash. */
+int sb_full_estimate(const sb_growth_spec *spec, int nranks, sb_mem_estimate *out);
+int sb_frontier_estimate(const sb_growth_spec *spec, int nranks, sb_mem_estimate *out);
+
 int sb_bfs_drive(const sb_bfs_ops *ops, void *engine, const sb_growth_spec *spec, const sb_ctx *ctx,
                  sb_growth_progress *prog, sb_growth_result *result);
 

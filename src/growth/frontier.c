@@ -282,6 +282,35 @@ static uint64_t bytes_held(void *engine)
     return frontier_bytes(engine);
 }
 
+/* Frontier mode holds sorted shares of a few layers plus candidates and a sort buffer: at
+ * worst every state once (directed: all layers) with about 3x overhead for candidates and
+ * radix-sort space.  An upper bound only, since layer sizes are unknown before the run. */
+int sb_frontier_estimate(const sb_growth_spec *spec, int nranks, sb_mem_estimate *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->mode, sizeof out->mode, "frontier");
+    uint8_t central[SB_MAX_ELEMS];
+    sb_growth_central(spec, central);
+    int maxv = 0;
+    for (int i = 0; i < spec->gens.m; i++)
+        maxv = central[i] > maxv ? central[i] : maxv;
+    sb_codec codec;
+    if (sb_codec_init(&codec, spec->gens.m, maxv) != 0)
+        return SB_ELIMIT;
+    double states = sb_growth_space_bound(spec);
+    double bytes_state = 8.0 * codec.nw;
+    double fixed = 3.0 * XCHG_STATES * bytes_state;
+    double per_rank = 3.0 * states * bytes_state / nranks + fixed;
+    out->bytes_fixed = (uint64_t)fixed;
+    out->bytes_per_rank = per_rank > 1.8e19 ? UINT64_MAX : (uint64_t)per_rank;
+    out->bytes_total = per_rank * nranks > 1.8e19 ? UINT64_MAX : (uint64_t)(per_rank * nranks);
+    snprintf(out->detail, sizeof out->detail,
+             "worst case: all %.4g states held once at %d bytes, x3 for candidates and sorting, "
+             "over %d ranks, + exchange buffers; real use is the largest few layers",
+             states, (int)bytes_state, nranks);
+    return 0;
+}
+
 int sb_growth_frontier(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_progress *prog,
                        sb_growth_result *result)
 {

@@ -1,5 +1,6 @@
 /* The growth job kind: the table entry that ties the schema (spec.c), the engines and the
  * result file together. */
+#include "growth/engine.h"
 #include "growth/spec.h"
 
 #include "symbatch/codec.h"
@@ -34,38 +35,72 @@ double sb_growth_space_bound(const sb_growth_spec *spec)
     return floor(arrangements(central, spec->gens.m) + 0.5);
 }
 
-/* Frontier mode holds sorted shares of a few layers plus candidates and a sort buffer: at
- * worst every state once (directed: all layers) with about 3x overhead for candidates and
- * radix-sort space.  An upper bound, since layer sizes are unknown before the run. */
-static int estimate_frontier(const sb_growth_spec *spec, int nranks, sb_mem_estimate *out)
-{
-    uint8_t central[SB_MAX_ELEMS];
-    sb_growth_central(spec, central);
-    int maxv = 0;
-    for (int i = 0; i < spec->gens.m; i++)
-        maxv = central[i] > maxv ? central[i] : maxv;
-    sb_codec codec;
-    if (sb_codec_init(&codec, spec->gens.m, maxv) != 0)
-        return SB_ELIMIT;
-    double states = sb_growth_space_bound(spec);
-    double bytes_state = 8.0 * codec.nw;
-    double exchange = 2.0 * (1u << 20) * bytes_state * 2; /* staging + send + receive */
-    double per_rank = 3.0 * states * bytes_state / nranks + exchange;
-    out->bytes_per_rank = per_rank > 1.8e19 ? UINT64_MAX : (uint64_t)per_rank;
-    out->bytes_total = per_rank * nranks > 1.8e19 ? UINT64_MAX : (uint64_t)(per_rank * nranks);
-    snprintf(out->mode, sizeof out->mode, "frontier");
-    snprintf(out->detail, sizeof out->detail,
-             "frontier: worst case every one of %.4g states held once, %d bytes each, x3 for "
-             "candidates and sorting, over %d ranks, + exchange buffers",
-             states, (int)bytes_state, nranks);
-    return 0;
-}
-
-static int growth_estimate(const sb_job *job, int nranks, sb_mem_estimate *out)
+/* Chooses the engine.  full when asked for; frontier when asked for; auto: full whenever the
+ * whole state space fits the budget (it is exact, 2 bits per state, and much faster), else
+ * frontier.  A distance table needs full mode. */
+static int growth_estimate(const sb_job *job, int nranks, uint64_t budget, sb_mem_estimate *out)
 {
     const sb_growth_spec *spec = job->spec;
-    memset(out, 0, sizeof *out);
-    return estimate_frontier(spec, nranks, out);
+    sb_mem_estimate full, frontier;
+    int full_rc = sb_full_estimate(spec, nranks, &full);
+    int front_rc = sb_frontier_estimate(spec, nranks, &frontier);
+    char need[32], have[32];
+    sb_fmt_bytes(need, sizeof need, (double)full.bytes_per_rank);
+    sb_fmt_bytes(have, sizeof have, (double)budget);
+    if (spec->mode == SB_MODE_FULL || (spec->mode == SB_MODE_AUTO && spec->store_distances)) {
+        *out = full;
+        if (full_rc)
+            snprintf(out->note, sizeof out->note, "growth.mode: full mode is not possible: %s%s",
+                     full.note, spec->store_distances ? " (store_distances needs full mode)" : "");
+        return full_rc ? SB_EINPUT : 0;
+    }
+    if (spec->mode == SB_MODE_FRONTIER) {
+        *out = frontier;
+        if (spec->store_distances) {
+            snprintf(out->note, sizeof out->note,
+                     "growth.store_distances: a distance table needs mode full or auto");
+            return SB_EINPUT;
+        }
+        return front_rc;
+    }
+    if (!full_rc && full.bytes_per_rank <= budget) {
+        *out = full;
+        snprintf(out->note, sizeof out->note,
+                 "auto: full mode (needs %s per rank, budget %s per rank)", need, have);
+        return 0;
+    }
+    *out = frontier;
+    if (full_rc)
+        snprintf(out->note, sizeof out->note, "auto: frontier mode, since %s", full.note);
+    else
+        snprintf(out->note, sizeof out->note,
+                 "auto: frontier mode, since full mode needs %s per rank and the budget is %s "
+                 "per rank",
+                 need, have);
+    return front_rc;
+}
+
+/* The distance table: one byte per state, indexed by the state's rank under the recorded
+ * scheme, each rank writing its own block collectively. */
+static int write_distances(sb_h5 *h, const sb_growth_result *r)
+{
+    const char *path = "/growth/distances";
+    int err = sb_h5_write_u8_blocks(
+        h, path, r->space_size, r->dist_offset, r->dist_count, r->distances, "edges",
+        "distance of every state from the central state, indexed by the state's rank "
+        "(see rank_scheme); 255 = not reachable");
+    if (!err)
+        err = sb_h5_attr_str(h, path, "rank_scheme", r->rank_scheme);
+    if (!err)
+        err = sb_h5_attr_str(h, path, "encoding", "uint8 per state; 255 = unreached");
+    if (!err)
+        err = sb_h5_attr_str(
+            h, path, "ranking",
+            "perm-lex: rank = sum_i d_i (m-1-i)!, d_i = number of values after position i "
+            "smaller than s[i] (lexicographic order of permutations of 0..m-1); "
+            "multiset-lex: lexicographic index among the distinct arrangements of the central "
+            "state; signed-perm-lex: perm-lex(s[i] mod n, i < n) * 2^n + sum_i [s[i] >= n] 2^i");
+    return err;
 }
 
 static int write_growth(sb_h5 *h, const sb_growth_spec *spec, const sb_growth_result *r)
@@ -118,7 +153,26 @@ static int write_growth(sb_h5 *h, const sb_growth_spec *spec, const sb_growth_re
         err = sb_h5_attr_f64(h, "/growth", "bfs_seconds", r->seconds);
     if (!err)
         err = sb_h5_attr_i64(h, "/growth", "edges", (int64_t)r->edges);
+    if (!err && r->rank_scheme[0])
+        err = sb_h5_attr_str(h, "/growth", "rank_scheme", r->rank_scheme);
+    if (!err && spec->store_distances)
+        err = write_distances(h, r);
     return err;
+}
+
+/* Writes s as a JSON string literal (paths may hold quotes, backslashes, control bytes). */
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
 }
 
 static void print_summary(FILE *out, const sb_job *job, const char *output,
@@ -126,12 +180,13 @@ static void print_summary(FILE *out, const sb_job *job, const char *output,
 {
     const sb_growth_spec *spec = job->spec;
     double erate = r->seconds > 0 ? (double)r->edges / r->seconds / ctx->size : 0;
+    fprintf(out, "{\"kind\":\"growth\",\"output\":");
+    json_string(out, output);
     fprintf(out,
-            "{\"kind\":\"growth\",\"output\":\"%s\",\"family\":\"%s\",\"n\":%d,\"mode\":\"%s\","
-            "\"ranks\":%d,\"completed\":%s,\"stop_reason\":\"%s\",\"diameter\":%d,"
-            "\"num_states\":%" PRIu64 ",\"layer_sizes\":[",
-            output, spec->gens.family, spec->gens.n, r->mode, ctx->size,
-            r->completed ? "true" : "false", r->stop_reason, r->nlayers - 1, r->num_states);
+            ",\"family\":\"%s\",\"n\":%d,\"mode\":\"%s\",\"ranks\":%d,\"completed\":%s,"
+            "\"stop_reason\":\"%s\",\"diameter\":%d,\"num_states\":%" PRIu64 ",\"layer_sizes\":[",
+            spec->gens.family, spec->gens.n, r->mode, ctx->size, r->completed ? "true" : "false",
+            r->stop_reason, r->nlayers - 1, r->num_states);
     for (int i = 0; i < r->nlayers; i++)
         fprintf(out, "%s%" PRIu64, i ? "," : "", r->layer_sizes[i]);
     fprintf(out,
@@ -153,11 +208,20 @@ static int growth_run(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *o
     sb_growth_result r;
     memset(&r, 0, sizeof r);
     sb_growth_progress prog = {.out = opts->quiet ? NULL : opts->progress, .t_start = sb_now()};
-    if (ctx->rank == 0 && prog.out)
+    const sb_mem_estimate *est = opts->estimate;
+    bool use_full = est && strcmp(est->mode, "full") == 0;
+    if (ctx->rank == 0 && prog.out) {
         fprintf(prog.out, "symbatch: growth of %s n=%d (%d generators, %s) on %d ranks, %s mode\n",
                 spec->gens.family, spec->gens.n, spec->gens.ngens,
-                spec->gens.inverse_closed ? "undirected" : "directed", ctx->size, "frontier");
-    err = sb_growth_frontier(spec, ctx, &prog, &r);
+                spec->gens.inverse_closed ? "undirected" : "directed", ctx->size,
+                use_full ? "full" : "frontier");
+        if (est && est->note[0])
+            fprintf(prog.out, "symbatch: %s\n", est->note);
+    }
+    if (use_full)
+        err = sb_growth_full(spec, ctx, &prog, &r);
+    else
+        err = sb_growth_frontier(spec, ctx, &prog, &r);
     if (!err)
         err = write_growth(&h, spec, &r);
     if (!err)
@@ -175,6 +239,7 @@ void sb_growth_result_free(sb_growth_result *r)
     free(r->layer_sizes);
     free(r->layer_seconds);
     free(r->last_layer);
+    free(r->distances);
     memset(r, 0, sizeof *r);
 }
 

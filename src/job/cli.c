@@ -86,11 +86,14 @@ static int parse_args(int argc, char **argv, cli_args *a, FILE *err)
 
 /* Loads and checks a job the way `run` does before any work: the job file, the output path and
  * the memory budget.  Rank 0 prints every problem. */
-static int load_checked(const cli_args *a, const sb_ctx *ctx, sb_job *job, FILE *err)
+static int load_checked(const cli_args *a, const sb_ctx *ctx, sb_job *job, sb_mem_estimate *est,
+                        FILE *err)
 {
     sb_diag diag;
     sb_diag_init(&diag);
     int rc = sb_job_load(job, a->file, ctx, &diag);
+    if (!rc)
+        rc = sb_job_check_budget(job, ctx, est, &diag);
     if (!rc) {
         const char *out = a->opts.output_override ? a->opts.output_override : job->output;
         rc = sb_job_check_output(job, out, a->opts.force, ctx, &diag);
@@ -104,33 +107,33 @@ static int load_checked(const cli_args *a, const sb_ctx *ctx, sb_job *job, FILE 
     return rc;
 }
 
-static void print_estimate(const sb_job *job, const sb_ctx *ctx, FILE *out)
+static void print_estimate(const sb_mem_estimate *est, uint64_t budget, int ranks, FILE *out)
 {
-    sb_mem_estimate est;
-    if (!job->kind->estimate_memory || job->kind->estimate_memory(job, ctx->size, &est) != 0)
-        return;
-    char per[32], total[32], budget[32];
-    sb_fmt_bytes(per, sizeof per, (double)est.bytes_per_rank);
-    sb_fmt_bytes(total, sizeof total, (double)est.bytes_total);
-    sb_fmt_bytes(budget, sizeof budget, (double)sb_job_budget(job, ctx));
-    fprintf(out, "# memory estimate: %s per rank, %s over %d ranks (mode %s)\n", per, total,
-            ctx->size, est.mode);
-    fprintf(out, "#   %s\n", est.detail);
-    fprintf(out, "# memory budget: %s per rank\n", budget);
+    char per[32], total[32], have[32];
+    sb_fmt_bytes(per, sizeof per, (double)est->bytes_per_rank);
+    sb_fmt_bytes(total, sizeof total, (double)est->bytes_total);
+    sb_fmt_bytes(have, sizeof have, (double)budget);
+    fprintf(out, "# mode: %s%s%s\n", est->mode, est->note[0] ? " -- " : "", est->note);
+    fprintf(out, "# memory estimate: %s per rank, %s over %d ranks%s\n", per, total, ranks,
+            est->enforce ? "" : " (an upper bound)");
+    fprintf(out, "#   %s\n", est->detail);
+    fprintf(out, "# memory budget: %s per rank\n", have);
 }
 
 static int cmd_validate(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
 {
     sb_job job;
-    int rc = load_checked(a, ctx, &job, err);
+    sb_mem_estimate est;
+    int rc = load_checked(a, ctx, &job, &est, err);
     if (rc)
         return rc;
+    uint64_t budget = sb_job_budget(&job, ctx);
     if (ctx->rank == 0) {
         fprintf(out, "# %s: valid %s job\n", a->file, job.kind->name);
         sb_job_print(&job, out);
         if (job.kind->describe)
             job.kind->describe(&job, out);
-        print_estimate(&job, ctx, out);
+        print_estimate(&est, budget, ctx->size, out);
     }
     sb_job_free(&job);
     return 0;
@@ -139,12 +142,14 @@ static int cmd_validate(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *e
 static int cmd_run(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
 {
     sb_job job;
-    int rc = load_checked(a, ctx, &job, err);
+    sb_mem_estimate est;
+    int rc = load_checked(a, ctx, &job, &est, err);
     if (rc)
         return rc;
     sb_run_opts opts = a->opts;
     opts.progress = err;
     opts.summary = out;
+    opts.estimate = &est;
     rc = job.kind->run(&job, ctx, &opts);
     if (rc && ctx->rank == 0)
         fprintf(err, "symbatch: %s: %s\n", a->file, sb_strerror(rc));

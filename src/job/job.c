@@ -422,5 +422,59 @@ uint64_t sb_job_budget(const sb_job *job, const sb_ctx *ctx)
 {
     if (job->memory_per_rank_set)
         return job->memory_per_rank;
-    return sb_mem_available() / (uint64_t)(ctx->node_size > 0 ? ctx->node_size : 1);
+    uint64_t local = sb_mem_available() / (uint64_t)(ctx->node_size > 0 ? ctx->node_size : 1);
+    uint64_t budget = local;
+    MPI_Allreduce(&local, &budget, 1, MPI_UINT64_T, MPI_MIN, ctx->comm);
+    return budget;
+}
+
+/* A kind's note "growth.mode: message" reported at that key's location when the file has it. */
+static void report_note(const sb_job *job, const char *note, sb_diag *diag)
+{
+    char key[96];
+    const char *colon = strchr(note, ':');
+    size_t klen = colon ? (size_t)(colon - note) : 0;
+    const sb_loc *loc = NULL;
+    if (klen > 0 && klen < sizeof key) {
+        memcpy(key, note, klen);
+        key[klen] = '\0';
+        loc = sb_job_where(job, key);
+    }
+    if (loc)
+        sb_diag_add(diag, "%s:%d:%d: %s", job->path, loc->line, loc->column, note);
+    else
+        sb_diag_add(diag, "%s: %s", job->path, note);
+}
+
+int sb_job_check_budget(const sb_job *job, const sb_ctx *ctx, sb_mem_estimate *est, sb_diag *diag)
+{
+    memset(est, 0, sizeof *est);
+    uint64_t budget = sb_job_budget(job, ctx);
+    if (!job->kind->estimate_memory)
+        return 0;
+    int rc = job->kind->estimate_memory(job, ctx->size, budget, est);
+    if (rc == SB_EINPUT) {
+        if (ctx->rank == 0)
+            report_note(job, est->note, diag);
+        return SB_EINPUT;
+    }
+    if (rc || !est->enforce || est->bytes_per_rank <= budget)
+        return rc;
+    if (ctx->rank == 0) {
+        char need[32], have[32];
+        sb_fmt_bytes(need, sizeof need, (double)est->bytes_per_rank);
+        sb_fmt_bytes(have, sizeof have, (double)budget);
+        /* The per-rank share shrinks with more ranks; fixed buffers do not. */
+        uint64_t scalable = est->bytes_total - est->bytes_fixed * (uint64_t)ctx->size;
+        uint64_t room = budget > est->bytes_fixed ? budget - est->bytes_fixed : 0;
+        uint64_t ranks = room ? (scalable + room - 1) / room : 0;
+        sb_diag_add(diag,
+                    "%s: memory: %s mode needs %s per rank on %d ranks (%s), but the budget is %s "
+                    "per rank (%s); it would fit on %llu ranks, or raise memory_per_rank",
+                    job->path, est->mode, need, ctx->size, est->detail, have,
+                    job->memory_per_rank_set ? "memory_per_rank"
+                                             : "available memory / ranks on the node",
+                    (unsigned long long)ranks);
+    }
+    return SB_EBUDGET;
 }

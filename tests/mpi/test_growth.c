@@ -10,6 +10,7 @@
 #include "symbatch/comm.h"
 #include "symbatch/growth.h"
 #include "symbatch/perm.h"
+#include "symbatch/rank.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ typedef struct tcase {
 } tcase;
 
 /* Fills a spec for a family; central as a digit string ("001122"). */
-static int make_spec(sb_growth_spec *spec, const tcase *tc, uint8_t *central_buf)
+static int make_spec(sb_growth_spec *spec, const tcase *tc, uint8_t *central_buf, int mode)
 {
     memset(spec, 0, sizeof *spec);
     sb_diag d;
@@ -37,19 +38,26 @@ static int make_spec(sb_growth_spec *spec, const tcase *tc, uint8_t *central_buf
             central_buf[i] = (uint8_t)(tc->central[i] - '0');
         spec->central = central_buf;
     }
-    spec->mode = SB_MODE_FRONTIER;
+    spec->mode = mode;
     spec->max_layers = -1;
     spec->max_layer_size = -1;
     spec->store_last_layer = 7;
     return 0;
 }
 
+/* Runs the engine named by spec->mode (SB_MODE_FULL or SB_MODE_FRONTIER). */
 static int run_engine(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_result *r)
 {
     memset(r, 0, sizeof *r);
     sb_growth_progress prog = {.out = NULL};
+    if (spec->mode == SB_MODE_FULL)
+        return sb_growth_full(spec, ctx, &prog, r);
     return sb_growth_frontier(spec, ctx, &prog, r);
 }
+
+/* Every check runs once per engine: both must give the same answers. */
+static const int engines[] = {SB_MODE_FRONTIER, SB_MODE_FULL};
+#define NENGINES 2
 
 static void check_rows(mpicheck *mc, const char *what, const sb_growth_result *r,
                        const uint64_t *want, int nwant)
@@ -96,15 +104,43 @@ static void check_last_layer(mpicheck *mc, const char *what, const sb_growth_res
     }
 }
 
+/* Full mode's distance table, state by state: this rank's block of ranks against the
+ * reference BFS (255 = unreached), and the blocks cover the whole space exactly once. */
+static void check_distances(mpicheck *mc, const char *what, const sb_growth_spec *spec,
+                            const sb_growth_result *r, const ref_bfs *ref, const sb_ctx *ctx)
+{
+    uint8_t root[SB_MAX_ELEMS], row[SB_MAX_ELEMS];
+    sb_growth_central(spec, root);
+    sb_space space;
+    char why[128];
+    CHECK(mc,
+          sb_space_init(&space, root, spec->gens.m, spec->gens.ngens, spec->gens.perm, why,
+                        sizeof why) == 0,
+          "%s: space", what);
+    CHECK(mc, strcmp(r->rank_scheme, sb_space_name(&space)) == 0, "%s: scheme %s", what,
+          r->rank_scheme);
+    uint64_t bad = 0, covered = 0, w[SB_MAX_WORDS];
+    for (uint64_t i = 0; i < r->dist_count; i++) {
+        sb_space_unrank(&space, r->dist_offset + i, w);
+        sb_codec_unpack(&space.codec, w, row);
+        int d = ref_bfs_distance(ref, row);
+        bad += r->distances[i] != (d < 0 ? 255 : d);
+    }
+    MPI_Allreduce(&r->dist_count, &covered, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
+    CHECK(mc, bad == 0, "%s: %" PRIu64 " distances differ from the reference", what, bad);
+    CHECK(mc, covered == space.size, "%s: blocks cover %" PRIu64 " of %" PRIu64, what, covered,
+          space.size);
+}
+
 /* Engine vs reference BFS for one case. */
-static void check_against_reference(mpicheck *mc, const tcase *tc, const sb_ctx *ctx)
+static void check_against_reference(mpicheck *mc, const tcase *tc, const sb_ctx *ctx, int mode)
 {
     sb_growth_spec spec;
     uint8_t central[SB_MAX_ELEMS];
     char what[128];
-    snprintf(what, sizeof what, "%s(n=%d,k=%d)%s%s", tc->family, tc->n, tc->k,
-             tc->central ? " from " : "", tc->central ? tc->central : "");
-    if (make_spec(&spec, tc, central) != 0) {
+    snprintf(what, sizeof what, "%s %s(n=%d,k=%d)%s%s", mode == SB_MODE_FULL ? "full" : "frontier",
+             tc->family, tc->n, tc->k, tc->central ? " from " : "", tc->central ? tc->central : "");
+    if (make_spec(&spec, tc, central, mode) != 0) {
         CHECK(mc, 0, "%s: cannot build generators", what);
         return;
     }
@@ -114,6 +150,7 @@ static void check_against_reference(mpicheck *mc, const tcase *tc, const sb_ctx 
     int rerr = ref_bfs_run(&ref, spec.gens.m, spec.gens.ngens, spec.gens.perm, root, 5000000);
     CHECK(mc, rerr == 0, "%s: reference BFS failed", what);
     sb_growth_result r;
+    spec.store_distances = mode == SB_MODE_FULL;
     int err = run_engine(&spec, ctx, &r);
     CHECK(mc, err == 0, "%s: engine returned %d", what, err);
     if (!err && !rerr) {
@@ -121,6 +158,8 @@ static void check_against_reference(mpicheck *mc, const tcase *tc, const sb_ctx 
         CHECK(mc, r.completed, "%s: not completed", what);
         CHECK(mc, r.num_states == ref.nstates, "%s: num_states", what);
         check_last_layer(mc, what, &r, &ref, ctx);
+        if (mode == SB_MODE_FULL)
+            check_distances(mc, what, &spec, &r, &ref, ctx);
     }
     if (!rerr)
         ref_bfs_free(&ref);
@@ -146,7 +185,7 @@ static int small_n(const sb_family *f, int cap)
     return best;
 }
 
-static void test_every_family(mpicheck *mc, const sb_ctx *ctx)
+static void test_every_family(mpicheck *mc, const sb_ctx *ctx, int mode)
 {
     for (const sb_family *const *f = sb_families(); *f; f++) {
         int top = small_n(*f, 8);
@@ -161,7 +200,7 @@ static void test_every_family(mpicheck *mc, const sb_ctx *ctx)
             if (bad)
                 continue;
             tcase tc = {(*f)->name, n, -1, NULL};
-            check_against_reference(mc, &tc, ctx);
+            check_against_reference(mc, &tc, ctx, mode);
         }
     }
     /* Non-default parameters. */
@@ -174,17 +213,17 @@ static void test_every_family(mpicheck *mc, const sb_ctx *ctx)
                            {"wrapped_k_cycles", 6, 4, NULL},
                            {"generalized_stars", 7, 3, NULL}};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
-        check_against_reference(mc, &extra[i], ctx);
+        check_against_reference(mc, &extra[i], ctx, mode);
 }
 
-static void test_cosets(mpicheck *mc, const sb_ctx *ctx)
+static void test_cosets(mpicheck *mc, const sb_ctx *ctx, int mode)
 {
     const tcase cases[] = {{"lrx", 6, -1, "001122"},       {"lrx", 8, -1, "00011122"},
                            {"lx", 7, -1, "0011223"},       {"pancake", 8, -1, "01010101"},
                            {"larx", 8, -1, "00001111"},    {"burnt_pancake", 4, -1, "01230123"},
                            {"coxeter", 9, -1, "000111222"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        check_against_reference(mc, &cases[i], ctx);
+        check_against_reference(mc, &cases[i], ctx, mode);
     /* Published rows (generators.md section 2, growth.md). */
     const struct {
         tcase tc;
@@ -201,7 +240,7 @@ static void test_cosets(mpicheck *mc, const sb_ctx *ctx)
         sb_growth_spec spec;
         uint8_t central[SB_MAX_ELEMS];
         sb_growth_result r;
-        CHECK(mc, make_spec(&spec, &pub[i].tc, central) == 0, "spec");
+        CHECK(mc, make_spec(&spec, &pub[i].tc, central, mode) == 0, "spec");
         CHECK(mc, run_engine(&spec, ctx, &r) == 0, "run");
         check_rows(mc, pub[i].tc.central, &r, pub[i].rows, pub[i].n);
         sb_growth_result_free(&r);
@@ -209,25 +248,26 @@ static void test_cosets(mpicheck *mc, const sb_ctx *ctx)
     }
 }
 
-static int run_family(const sb_ctx *ctx, const char *family, int n, int k, sb_growth_result *r)
+static int run_family(const sb_ctx *ctx, int mode, const char *family, int n, int k,
+                      sb_growth_result *r)
 {
     sb_growth_spec spec;
     uint8_t central[SB_MAX_ELEMS];
     tcase tc = {family, n, k, NULL};
-    int err = make_spec(&spec, &tc, central);
+    int err = make_spec(&spec, &tc, central, mode);
     if (!err)
         err = run_engine(&spec, ctx, r);
     sb_genset_free(&spec.gens);
     return err;
 }
 
-static void test_closed_forms(mpicheck *mc, const sb_ctx *ctx)
+static void test_closed_forms(mpicheck *mc, const sb_ctx *ctx, int mode)
 {
     for (int n = 2; n <= 10; n++) {
         sb_growth_result r;
         int len;
         uint64_t *want = mahonian_row(n, &len);
-        CHECK(mc, run_family(ctx, "coxeter", n, -1, &r) == 0, "coxeter %d", n);
+        CHECK(mc, run_family(ctx, mode, "coxeter", n, -1, &r) == 0, "coxeter %d", n);
         char what[64];
         snprintf(what, sizeof what, "coxeter(%d) vs Mahonian", n);
         check_rows(mc, what, &r, want, len);
@@ -239,7 +279,7 @@ static void test_closed_forms(mpicheck *mc, const sb_ctx *ctx)
         sb_growth_result r;
         int len;
         uint64_t *want = stirling1_row(n, &len);
-        CHECK(mc, run_family(ctx, "all_transpositions", n, -1, &r) == 0, "transp %d", n);
+        CHECK(mc, run_family(ctx, mode, "all_transpositions", n, -1, &r) == 0, "transp %d", n);
         char what[64];
         snprintf(what, sizeof what, "all_transpositions(%d) vs Stirling", n);
         check_rows(mc, what, &r, want, len);
@@ -250,7 +290,7 @@ static void test_closed_forms(mpicheck *mc, const sb_ctx *ctx)
         const char *fams[] = {"burnt_pancake", "signed_reversals"};
         for (int f = 0; f < 2; f++) {
             sb_growth_result r;
-            CHECK(mc, run_family(ctx, fams[f], n, -1, &r) == 0, "%s %d", fams[f], n);
+            CHECK(mc, run_family(ctx, mode, fams[f], n, -1, &r) == 0, "%s %d", fams[f], n);
             CHECK(mc, r.num_states == factorial_u64(n) << n, "%s(%d): %" PRIu64 " != 2^n n!",
                   fams[f], n, r.num_states);
             sb_growth_result_free(&r);
@@ -259,7 +299,7 @@ static void test_closed_forms(mpicheck *mc, const sb_ctx *ctx)
     /* top_spin(n, 4) reaches A_n for odd n >= 7 and S_n for even n >= 6. */
     for (int n = 6; n <= 9; n++) {
         sb_growth_result r;
-        CHECK(mc, run_family(ctx, "top_spin", n, 4, &r) == 0, "top_spin %d", n);
+        CHECK(mc, run_family(ctx, mode, "top_spin", n, 4, &r) == 0, "top_spin %d", n);
         uint64_t want = factorial_u64(n) / (n % 2 ? 2 : 1);
         CHECK(mc, r.num_states == want, "top_spin(%d,4): %" PRIu64 " states, want %" PRIu64, n,
               r.num_states, want);
@@ -267,20 +307,20 @@ static void test_closed_forms(mpicheck *mc, const sb_ctx *ctx)
     }
 }
 
-static void test_diameters(mpicheck *mc, const sb_ctx *ctx)
+static void test_diameters(mpicheck *mc, const sb_ctx *ctx, int mode)
 {
     const int lx[] = {2, 6, 11, 18, 25, 35, 45};        /* A039745, n = 3..9 */
     const int pancake[] = {0, 1, 3, 4, 5, 7, 8, 9, 10}; /* A058986, n = 1..9 */
     const int burnt[] = {1, 4, 6, 8, 10, 12};           /* A078941, n = 1..6 */
     for (int n = 4; n <= 9; n++) {
         sb_growth_result r;
-        CHECK(mc, run_family(ctx, "lrx", n, -1, &r) == 0, "lrx");
+        CHECK(mc, run_family(ctx, mode, "lrx", n, -1, &r) == 0, "lrx");
         CHECK(mc, r.nlayers - 1 == n * (n - 1) / 2, "lrx(%d) diameter %d", n, r.nlayers - 1);
         sb_growth_result_free(&r);
     }
     for (int n = 3; n <= 9; n++) {
         sb_growth_result r;
-        CHECK(mc, run_family(ctx, "lx", n, -1, &r) == 0, "lx");
+        CHECK(mc, run_family(ctx, mode, "lx", n, -1, &r) == 0, "lx");
         CHECK(mc, r.nlayers - 1 == lx[n - 3], "lx(%d) diameter %d want %d", n, r.nlayers - 1,
               lx[n - 3]);
         CHECK(mc, r.num_states == factorial_u64(n), "lx(%d) reaches S_n", n);
@@ -288,20 +328,20 @@ static void test_diameters(mpicheck *mc, const sb_ctx *ctx)
     }
     for (int n = 2; n <= 9; n++) {
         sb_growth_result r;
-        CHECK(mc, run_family(ctx, "pancake", n, -1, &r) == 0, "pancake");
+        CHECK(mc, run_family(ctx, mode, "pancake", n, -1, &r) == 0, "pancake");
         CHECK(mc, r.nlayers - 1 == pancake[n - 1], "pancake(%d) diameter %d", n, r.nlayers - 1);
         sb_growth_result_free(&r);
     }
     for (int n = 1; n <= 6; n++) {
         sb_growth_result r;
-        CHECK(mc, run_family(ctx, "burnt_pancake", n, -1, &r) == 0, "burnt");
+        CHECK(mc, run_family(ctx, mode, "burnt_pancake", n, -1, &r) == 0, "burnt");
         CHECK(mc, r.nlayers - 1 == burnt[n - 1], "burnt_pancake(%d) diameter %d", n, r.nlayers - 1);
         sb_growth_result_free(&r);
     }
 }
 
 /* Rows of ../shared/oracles: "n,[...]" for families, "central,[...]" for lrx cosets. */
-static void test_oracles(mpicheck *mc, const sb_ctx *ctx)
+static void test_oracles(mpicheck *mc, const sb_ctx *ctx, int mode)
 {
     const struct {
         const char *file, *family;
@@ -322,7 +362,7 @@ static void test_oracles(mpicheck *mc, const sb_ctx *ctx)
             if (found != 1)
                 continue;
             sb_growth_result r;
-            CHECK(mc, run_family(ctx, fams[f].family, n, -1, &r) == 0, "%s", fams[f].family);
+            CHECK(mc, run_family(ctx, mode, fams[f].family, n, -1, &r) == 0, "%s", fams[f].family);
             char what[64];
             snprintf(what, sizeof what, "oracle %s n=%d", fams[f].file, n);
             check_rows(mc, what, &r, row, len);
@@ -343,7 +383,8 @@ static void test_oracles(mpicheck *mc, const sb_ctx *ctx)
         uint8_t central[SB_MAX_ELEMS];
         tcase tc = {"lrx", (int)strlen(cosets[c]), -1, cosets[c]};
         sb_growth_result r;
-        CHECK(mc, make_spec(&spec, &tc, central) == 0 && run_engine(&spec, ctx, &r) == 0, "x");
+        CHECK(mc, make_spec(&spec, &tc, central, mode) == 0 && run_engine(&spec, ctx, &r) == 0,
+              "x");
         char what[64];
         snprintf(what, sizeof what, "oracle lrx_coset %s", cosets[c]);
         check_rows(mc, what, &r, row, len);
@@ -360,13 +401,13 @@ static void test_oracles(mpicheck *mc, const sb_ctx *ctx)
     }
 }
 
-static void test_stop_rules(mpicheck *mc, const sb_ctx *ctx)
+static void test_stop_rules(mpicheck *mc, const sb_ctx *ctx, int mode)
 {
     sb_growth_spec spec;
     uint8_t central[SB_MAX_ELEMS];
     tcase tc = {"lrx", 8, -1, NULL};
     sb_growth_result full, r;
-    CHECK(mc, make_spec(&spec, &tc, central) == 0, "spec");
+    CHECK(mc, make_spec(&spec, &tc, central, mode) == 0, "spec");
     CHECK(mc, run_engine(&spec, ctx, &full) == 0, "full run");
     spec.max_layers = 5;
     CHECK(mc, run_engine(&spec, ctx, &r) == 0, "max_layers run");
@@ -396,12 +437,16 @@ int main(int argc, char **argv)
     sb_ctx ctx;
     sb_ctx_init(&ctx, MPI_COMM_WORLD);
     mpicheck mc = {.rank = ctx.rank};
-    test_every_family(&mc, &ctx);
-    test_cosets(&mc, &ctx);
-    test_closed_forms(&mc, &ctx);
-    test_diameters(&mc, &ctx);
-    test_oracles(&mc, &ctx);
-    test_stop_rules(&mc, &ctx);
+    for (int e = 0; e < NENGINES; e++) {
+        if (ctx.rank == 0)
+            printf("engine: %s\n", engines[e] == SB_MODE_FULL ? "full" : "frontier");
+        test_every_family(&mc, &ctx, engines[e]);
+        test_cosets(&mc, &ctx, engines[e]);
+        test_closed_forms(&mc, &ctx, engines[e]);
+        test_diameters(&mc, &ctx, engines[e]);
+        test_oracles(&mc, &ctx, engines[e]);
+        test_stop_rules(&mc, &ctx, engines[e]);
+    }
     int rc = mpicheck_finish(&mc, ctx.comm, "test_growth");
     sb_ctx_free(&ctx);
     MPI_Finalize();

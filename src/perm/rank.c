@@ -1,0 +1,406 @@
+#include "symbatch/rank.h"
+
+#include "symbatch/error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+const uint64_t sb_factorial[SB_RANK_MAX_PERM + 1] = {1ULL,
+                                                     1ULL,
+                                                     2ULL,
+                                                     6ULL,
+                                                     24ULL,
+                                                     120ULL,
+                                                     720ULL,
+                                                     5040ULL,
+                                                     40320ULL,
+                                                     362880ULL,
+                                                     3628800ULL,
+                                                     39916800ULL,
+                                                     479001600ULL,
+                                                     6227020800ULL,
+                                                     87178291200ULL,
+                                                     1307674368000ULL,
+                                                     20922789888000ULL,
+                                                     355687428096000ULL,
+                                                     6402373705728000ULL,
+                                                     121645100408832000ULL,
+                                                     2432902008176640000ULL};
+
+/* ---- choosing the space ------------------------------------------------------------------ */
+
+/* Do positions i and n+i always hold a pair {v, v+n} after every generator, starting from the
+ * identity?  Then the reachable states are signed permutations of n. */
+static bool keeps_signed_pairs(const uint8_t *central, int m, int ngens, const uint8_t *perms)
+{
+    if (m % 2 != 0 || m < 2)
+        return false;
+    int n = m / 2;
+    for (int i = 0; i < m; i++)
+        if (central[i] != i)
+            return false;
+    for (int g = 0; g < ngens; g++) {
+        const uint8_t *p = perms + (size_t)g * m;
+        for (int i = 0; i < n; i++)
+            if (p[i] % n != p[n + i] % n || p[i] == p[n + i])
+                return false;
+    }
+    return true;
+}
+
+static void set_factorials(sb_space *s)
+{
+    s->fact[0] = 1;
+    for (int i = 1; i <= SB_RANK_MAX_PERM; i++)
+        s->fact[i] = s->fact[i - 1] * (uint64_t)i;
+}
+
+static int init_multiset(sb_space *s, const uint8_t *central, int m, char *why, int why_size)
+{
+    int count[256] = {0};
+    for (int i = 0; i < m; i++)
+        count[central[i]]++;
+    double lg = lgamma(m + 1.0);
+    s->nvalues = 0;
+    for (int v = 0; v < 256; v++) {
+        if (!count[v])
+            continue;
+        s->values[s->nvalues] = (uint8_t)v;
+        s->mult[s->nvalues++] = (uint8_t)count[v];
+        lg -= lgamma(count[v] + 1.0);
+    }
+    if (lg > 43.6) { /* ln(2^63) */
+        snprintf(why, (size_t)why_size,
+                 "the coset space has about %.3g states, beyond a 63-bit rank", exp(lg));
+        return SB_ELIMIT;
+    }
+    /* Exact size: multiply up m! / prod(mult!) one factor at a time in 128 bits. */
+    unsigned __int128 size = 1;
+    int placed = 0;
+    for (int k = 0; k < s->nvalues; k++)
+        for (int j = 1; j <= s->mult[k]; j++) {
+            placed++;
+            size = size * (unsigned)placed / (unsigned)j;
+        }
+    s->size = (uint64_t)size;
+    return 0;
+}
+
+int sb_space_init(sb_space *s, const uint8_t *central, int m, int ngens, const uint8_t *perms,
+                  char *why, int why_size)
+{
+    memset(s, 0, sizeof *s);
+    set_factorials(s);
+    s->m = m;
+    int maxv = 0;
+    bool distinct = true;
+    uint8_t seen[256] = {0};
+    for (int i = 0; i < m; i++) {
+        maxv = central[i] > maxv ? central[i] : maxv;
+        distinct = distinct && !seen[central[i]]++;
+    }
+    int err;
+    if (keeps_signed_pairs(central, m, ngens, perms) && m / 2 <= 16) {
+        s->kind = SB_SPACE_SIGNED;
+        s->n = m / 2;
+        s->size = s->fact[s->n] << s->n;
+        err = 0;
+    } else if (distinct && maxv == m - 1) {
+        s->kind = SB_SPACE_PERM;
+        s->n = m;
+        if (m > SB_RANK_MAX_PERM) {
+            snprintf(why, (size_t)why_size, "%d! states do not fit a 63-bit rank (n <= %d)", m,
+                     SB_RANK_MAX_PERM);
+            return SB_ELIMIT;
+        }
+        s->size = s->fact[m];
+        err = 0;
+    } else {
+        s->kind = SB_SPACE_MULTISET;
+        s->n = m;
+        err = init_multiset(s, central, m, why, why_size);
+    }
+    if (err)
+        return err;
+    /* Permutation-like spaces use 4-bit elements whenever they fit one word, which the fast
+     * ranking paths assume. */
+    int width_value = (s->kind != SB_SPACE_MULTISET && m <= 16) ? 15 : maxv;
+    if (sb_codec_init(&s->codec, m, width_value) != 0) {
+        snprintf(why, (size_t)why_size, "states of %d elements are too wide", m);
+        return SB_ELIMIT;
+    }
+    return 0;
+}
+
+const char *sb_space_name(const sb_space *s)
+{
+    switch (s->kind) {
+    case SB_SPACE_PERM:
+        return "perm-lex";
+    case SB_SPACE_SIGNED:
+        return "signed-perm-lex";
+    case SB_SPACE_MULTISET:
+        return "multiset-lex";
+    }
+    return "unknown";
+}
+
+/* ---- permutations ------------------------------------------------------------------------ */
+
+/* Lehmer digits are independent once the used-value masks are known, so the rank is a sum of
+ * independent products rather than a chain of multiply-adds (about 3x faster at n = 12). */
+uint64_t sb_perm_rank1(uint64_t word, int m, const uint64_t *fact)
+{
+    uint64_t rank = 0;
+    uint32_t used = 0;
+    for (int i = 0; i < m; i++) {
+        unsigned v = (unsigned)(word >> (4 * i)) & 15u;
+        unsigned less = (unsigned)__builtin_popcount(used & ((1u << v) - 1u));
+        rank += (uint64_t)(v - less) * fact[m - 1 - i];
+        used |= 1u << v;
+    }
+    return rank;
+}
+
+static uint64_t perm_rank_elems(const uint8_t *e, int m)
+{
+    uint64_t rank = 0;
+    uint32_t used = 0;
+    for (int i = 0; i < m; i++) {
+        unsigned v = e[i];
+        unsigned less = (unsigned)__builtin_popcount(used & ((1u << v) - 1u));
+        rank = rank * (uint64_t)(m - i) + (v - less);
+        used |= 1u << v;
+    }
+    return rank;
+}
+
+/* Lehmer digits of a rank: digit i has radix m - i. */
+static void perm_digits(uint64_t rank, int m, uint8_t *digit)
+{
+    for (int i = m - 1; i >= 0; i--) {
+        uint64_t radix = (uint64_t)(m - i);
+        digit[i] = (uint8_t)(rank % radix);
+        rank /= radix;
+    }
+}
+
+static void perm_unrank_elems(uint64_t rank, int m, uint8_t *e)
+{
+    uint8_t digit[SB_RANK_MAX_PERM], avail[SB_RANK_MAX_PERM];
+    perm_digits(rank, m, digit);
+    for (int i = 0; i < m; i++)
+        avail[i] = (uint8_t)i;
+    for (int i = 0; i < m; i++) {
+        int d = digit[i];
+        e[i] = avail[d];
+        memmove(avail + d, avail + d + 1, (size_t)(m - i - d - 1));
+    }
+}
+
+/* ---- multisets --------------------------------------------------------------------------- */
+
+static int value_index(const sb_space *s, uint8_t v)
+{
+    for (int k = 0; k < s->nvalues; k++)
+        if (s->values[k] == v)
+            return k;
+    return -1;
+}
+
+static uint64_t multiset_rank(const sb_space *s, const uint8_t *e)
+{
+    int count[256];
+    for (int k = 0; k < s->nvalues; k++)
+        count[k] = s->mult[k];
+    /* total: arrangements of what is left; the states starting with value k number
+     * total * count[k] / left, so the ones with a smaller first value number total * below / left
+     */
+    unsigned __int128 total = s->size, rank = 0;
+    for (int i = 0, left = s->m; i < s->m; i++, left--) {
+        int k = value_index(s, e[i]);
+        unsigned below = 0;
+        for (int j = 0; j < k; j++)
+            below += (unsigned)count[j];
+        rank += total * below / (unsigned)left;
+        total = total * (unsigned)count[k] / (unsigned)left;
+        count[k]--;
+    }
+    return (uint64_t)rank;
+}
+
+static void multiset_unrank(const sb_space *s, uint64_t r, uint8_t *e)
+{
+    int count[256];
+    for (int k = 0; k < s->nvalues; k++)
+        count[k] = s->mult[k];
+    unsigned __int128 total = s->size, rank = r;
+    for (int i = 0, left = s->m; i < s->m; i++, left--) {
+        for (int k = 0; k < s->nvalues; k++) {
+            if (!count[k])
+                continue;
+            unsigned __int128 with_k = total * (unsigned)count[k] / (unsigned)left;
+            if (rank < with_k) {
+                e[i] = s->values[k];
+                total = with_k;
+                count[k]--;
+                break;
+            }
+            rank -= with_k;
+        }
+    }
+}
+
+/* ---- signed permutations ----------------------------------------------------------------- */
+
+static uint64_t signed_rank(const sb_space *s, const uint8_t *e)
+{
+    const int n = s->n;
+    uint8_t base[SB_RANK_MAX_PERM];
+    uint64_t flips = 0;
+    for (int i = 0; i < n; i++) {
+        base[i] = (uint8_t)(e[i] % n);
+        flips |= (uint64_t)(e[i] >= n) << i;
+    }
+    return (perm_rank_elems(base, n) << n) | flips;
+}
+
+static void signed_unrank(const sb_space *s, uint64_t rank, uint8_t *e)
+{
+    const int n = s->n;
+    uint8_t base[SB_RANK_MAX_PERM];
+    perm_unrank_elems(rank >> n, n, base);
+    for (int i = 0; i < n; i++) {
+        int flip = (int)((rank >> i) & 1);
+        e[i] = (uint8_t)(base[i] + (flip ? n : 0));
+        e[n + i] = (uint8_t)(base[i] + (flip ? 0 : n));
+    }
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+uint64_t sb_space_rank(const sb_space *s, const uint64_t *words)
+{
+    if (s->kind == SB_SPACE_PERM && s->codec.nw == 1 && s->codec.width == 4)
+        return sb_perm_rank1(words[0], s->m, s->fact);
+    uint8_t e[SB_MAX_WORDS * 64];
+    sb_codec_unpack(&s->codec, words, e);
+    switch (s->kind) {
+    case SB_SPACE_PERM:
+        return perm_rank_elems(e, s->m);
+    case SB_SPACE_SIGNED:
+        return signed_rank(s, e);
+    case SB_SPACE_MULTISET:
+        return multiset_rank(s, e);
+    }
+    return 0;
+}
+
+void sb_space_unrank(const sb_space *s, uint64_t rank, uint64_t *words)
+{
+    uint8_t e[SB_MAX_WORDS * 64];
+    switch (s->kind) {
+    case SB_SPACE_PERM:
+        perm_unrank_elems(rank, s->m, e);
+        break;
+    case SB_SPACE_SIGNED:
+        signed_unrank(s, rank, e);
+        break;
+    case SB_SPACE_MULTISET:
+        multiset_unrank(s, rank, e);
+        break;
+    }
+    sb_codec_pack(&s->codec, e, words);
+}
+
+/* ---- sequential unranking ---------------------------------------------------------------- */
+
+void sb_unranker_init(sb_unranker *u, const sb_space *s)
+{
+    memset(u, 0, sizeof *u);
+    u->space = s;
+}
+
+/* Does the space support the incremental path (4-bit values in one word)? */
+static bool incremental(const sb_space *s)
+{
+    return s->codec.width == 4 && s->codec.nw == 1 &&
+           (s->kind == SB_SPACE_PERM || s->kind == SB_SPACE_SIGNED);
+}
+
+/* Rebuilds positions from..m-1 of the permutation from the digits. */
+static void rebuild(sb_unranker *u, int m, int from)
+{
+    for (int i = from; i < m; i++) {
+        unsigned d = u->digit[i];
+        uint64_t a = u->avail[i];
+        uint64_t v = (a >> (4 * d)) & 15u;
+        u->word[i + 1] = u->word[i] | (v << (4 * i));
+        uint64_t low = a & ((1ULL << (4 * d)) - 1);
+        uint64_t high = d >= 15 ? 0 : (a >> (4 * (d + 1))) << (4 * d);
+        u->avail[i + 1] = low | high;
+    }
+}
+
+/* Adds delta to the mixed-radix digits; returns the most significant position changed. */
+static int add_to_digits(sb_unranker *u, int m, uint64_t delta)
+{
+    int lowest = m;
+    for (int i = m - 2; i >= 0 && delta; i--) {
+        uint64_t radix = (uint64_t)(m - i), t = u->digit[i] + delta;
+        if (t < radix) {
+            u->digit[i] = (uint8_t)t;
+            delta = 0;
+        } else if (t < 2 * radix) {
+            u->digit[i] = (uint8_t)(t - radix);
+            delta = 1;
+        } else {
+            u->digit[i] = (uint8_t)(t % radix);
+            delta = t / radix;
+        }
+        lowest = i;
+    }
+    return lowest;
+}
+
+/* Spreads the low 16 bits of x into the low bit of 16 nibbles. */
+static uint64_t spread_nibbles(uint64_t x)
+{
+    x &= 0xffff;
+    x = (x | (x << 24)) & 0x000000ff000000ffULL;
+    x = (x | (x << 12)) & 0x000f000f000f000fULL;
+    x = (x | (x << 6)) & 0x0303030303030303ULL;
+    x = (x | (x << 3)) & 0x1111111111111111ULL;
+    return x;
+}
+
+void sb_unranker_seek(sb_unranker *u, uint64_t rank, uint64_t *words)
+{
+    const sb_space *s = u->space;
+    if (!incremental(s)) {
+        sb_space_unrank(s, rank, words);
+        return;
+    }
+    const int n = s->n;
+    uint64_t prank = s->kind == SB_SPACE_SIGNED ? rank >> n : rank;
+    if (!u->valid || prank < u->rank) {
+        perm_digits(prank, n, u->digit);
+        u->avail[0] = 0xfedcba9876543210ULL;
+        u->word[0] = 0;
+        rebuild(u, n, 0);
+        u->valid = true;
+    } else if (prank > u->rank) {
+        rebuild(u, n, add_to_digits(u, n, prank - u->rank));
+    }
+    u->rank = prank;
+    uint64_t w = u->word[n];
+    if (s->kind == SB_SPACE_SIGNED) {
+        uint64_t lowmask = n == 16 ? ~0ULL : (1ULL << (4 * n)) - 1;
+        uint64_t flips = spread_nibbles(rank & ((1ULL << n) - 1));
+        uint64_t stay = 0x1111111111111111ULL & lowmask & ~flips;
+        uint64_t low = w + (uint64_t)n * flips, high = w + (uint64_t)n * stay;
+        w = low | (high << (4 * n));
+    }
+    words[0] = w;
+}

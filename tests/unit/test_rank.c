@@ -1,0 +1,215 @@
+/* Perfect hashes: rank(unrank(i)) = i over whole spaces for small n, random samples at n = 20,
+ * lexicographic order, and the sequential unranker against direct unranking. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "symbatch/core.h"
+#include "symbatch/perm.h"
+#include "symbatch/rank.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void identity(uint8_t *c, int m)
+{
+    for (int i = 0; i < m; i++)
+        c[i] = (uint8_t)i;
+}
+
+static void init_space(sb_space *s, const uint8_t *central, int m, const char *family, int n)
+{
+    char why[128];
+    sb_genset gs;
+    sb_diag d;
+    sb_diag_init(&d);
+    assert_int_equal(sb_genset_family(&gs, family, n, -1, &d), 0);
+    assert_int_equal(gs.m, m);
+    assert_int_equal(sb_space_init(s, central, m, gs.ngens, gs.perm, why, sizeof why), 0);
+    sb_genset_free(&gs);
+    sb_diag_free(&d);
+}
+
+/* Whole space: unrank every rank, check it ranks back, that states are distinct and valid
+ * arrangements of the central state, and (perm, multiset) that rank order = lexicographic. */
+static void check_whole_space(const sb_space *s, const uint8_t *central)
+{
+    uint8_t prev[256], e[256], want_sorted[256], got_sorted[256];
+    uint64_t w[SB_MAX_WORDS];
+    memcpy(want_sorted, central, (size_t)s->m);
+    for (int i = 0; i < s->m; i++)
+        for (int j = i + 1; j < s->m; j++)
+            if (want_sorted[j] < want_sorted[i]) {
+                uint8_t t = want_sorted[i];
+                want_sorted[i] = want_sorted[j];
+                want_sorted[j] = t;
+            }
+    for (uint64_t r = 0; r < s->size; r++) {
+        sb_space_unrank(s, r, w);
+        assert_true(sb_space_rank(s, w) == r);
+        sb_codec_unpack(&s->codec, w, e);
+        memcpy(got_sorted, e, (size_t)s->m);
+        for (int i = 0; i < s->m; i++)
+            for (int j = i + 1; j < s->m; j++)
+                if (got_sorted[j] < got_sorted[i]) {
+                    uint8_t t = got_sorted[i];
+                    got_sorted[i] = got_sorted[j];
+                    got_sorted[j] = t;
+                }
+        assert_memory_equal(got_sorted, want_sorted, (size_t)s->m);
+        if (r > 0 && s->kind != SB_SPACE_SIGNED)
+            assert_true(memcmp(prev, e, (size_t)s->m) < 0);
+        memcpy(prev, e, (size_t)s->m);
+    }
+}
+
+static void test_perm_whole(void **state)
+{
+    (void)state;
+    for (int m = 3; m <= 9; m++) {
+        uint8_t c[32];
+        identity(c, m);
+        sb_space s;
+        init_space(&s, c, m, "lrx", m);
+        assert_int_equal(s.kind, SB_SPACE_PERM);
+        assert_true(s.size == s.fact[m]);
+        check_whole_space(&s, c);
+    }
+}
+
+static void test_signed_whole(void **state)
+{
+    (void)state;
+    for (int n = 1; n <= 5; n++) {
+        uint8_t c[32];
+        identity(c, 2 * n);
+        sb_space s;
+        init_space(&s, c, 2 * n, n % 2 ? "burnt_pancake" : "signed_reversals", n);
+        assert_int_equal(s.kind, SB_SPACE_SIGNED);
+        assert_true(s.size == (s.fact[n] << n));
+        check_whole_space(&s, c);
+        /* every state keeps the pairs {v, v + n} at positions i, n + i */
+        uint64_t w[SB_MAX_WORDS];
+        uint8_t e[32];
+        for (uint64_t r = 0; r < s.size; r++) {
+            sb_space_unrank(&s, r, w);
+            sb_codec_unpack(&s.codec, w, e);
+            for (int i = 0; i < n; i++)
+                assert_int_equal((e[i] + n) % (2 * n), e[n + i]);
+        }
+    }
+}
+
+static void test_multiset_whole(void **state)
+{
+    (void)state;
+    const char *cases[] = {"001122", "0110110110", "01210", "000111222", "0000000001", "0123"};
+    const uint64_t sizes[] = {90, 210, 30, 1680, 10, 24};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int m = (int)strlen(cases[i]);
+        uint8_t c[32];
+        for (int j = 0; j < m; j++)
+            c[j] = (uint8_t)(cases[i][j] - '0');
+        sb_space s;
+        init_space(&s, c, m, "lrx", m);
+        assert_true(s.size == sizes[i]);
+        check_whole_space(&s, c);
+    }
+}
+
+static void test_samples_n20(void **state)
+{
+    (void)state;
+    uint8_t c[32];
+    identity(c, 20);
+    sb_space s;
+    init_space(&s, c, 20, "lrx", 20);
+    assert_true(s.size == 2432902008176640000ULL);
+    uint64_t w[SB_MAX_WORDS];
+    uint8_t e[32];
+    for (uint64_t i = 0; i < 20000; i++) {
+        uint64_t r = sb_rand64(3, 0, i) % s.size;
+        sb_space_unrank(&s, r, w);
+        assert_true(sb_space_rank(&s, w) == r);
+    }
+    /* extremes: identity is rank 0, the reversal is the last rank */
+    sb_space_unrank(&s, 0, w);
+    sb_codec_unpack(&s.codec, w, e);
+    assert_memory_equal(e, c, 20);
+    sb_space_unrank(&s, s.size - 1, w);
+    sb_codec_unpack(&s.codec, w, e);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(e[i], 19 - i);
+    /* a big multiset: 30 elements, values 0..2 */
+    uint8_t mc[30];
+    for (int i = 0; i < 30; i++)
+        mc[i] = (uint8_t)(i % 3);
+    init_space(&s, mc, 30, "lrx", 30);
+    assert_int_equal(s.kind, SB_SPACE_MULTISET);
+    for (uint64_t i = 0; i < 20000; i++) {
+        uint64_t r = sb_rand64(4, 0, i) % s.size;
+        sb_space_unrank(&s, r, w);
+        assert_true(sb_space_rank(&s, w) == r);
+    }
+}
+
+static void test_too_big(void **state)
+{
+    (void)state;
+    uint8_t c[64];
+    identity(c, 21);
+    sb_space s;
+    char why[128];
+    uint8_t p[21];
+    identity(p, 21);
+    assert_int_equal(sb_space_init(&s, c, 21, 1, p, why, sizeof why), SB_ELIMIT);
+    assert_non_null(strstr(why, "21!"));
+}
+
+/* Sequential unranking over increasing ranks with gaps of every size equals direct unranking. */
+static void check_unranker(const sb_space *s)
+{
+    sb_unranker u;
+    sb_unranker_init(&u, s);
+    uint64_t r = 0, a[SB_MAX_WORDS], b[SB_MAX_WORDS];
+    for (uint64_t i = 0; r < s->size; i++) {
+        sb_unranker_seek(&u, r, a);
+        sb_space_unrank(s, r, b);
+        assert_true(a[0] == b[0]);
+        uint64_t gap = 1 + sb_rand64(9, 1, i) % (i % 3 == 0 ? 3 : (i % 3 == 1 ? 1000 : 1000000));
+        r += gap;
+    }
+    /* going backwards restarts */
+    sb_unranker_seek(&u, 5, a);
+    sb_space_unrank(s, 5, b);
+    assert_true(a[0] == b[0]);
+}
+
+static void test_unranker(void **state)
+{
+    (void)state;
+    uint8_t c[32];
+    sb_space s;
+    identity(c, 12);
+    init_space(&s, c, 12, "lrx", 12);
+    check_unranker(&s);
+    identity(c, 16);
+    init_space(&s, c, 16, "burnt_pancake", 8);
+    assert_int_equal(s.kind, SB_SPACE_SIGNED);
+    check_unranker(&s);
+    identity(c, 6);
+    init_space(&s, c, 6, "burnt_pancake", 3);
+    check_unranker(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_perm_whole),     cmocka_unit_test(test_signed_whole),
+        cmocka_unit_test(test_multiset_whole), cmocka_unit_test(test_samples_n20),
+        cmocka_unit_test(test_too_big),        cmocka_unit_test(test_unranker),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
