@@ -38,8 +38,9 @@ static inline void sb_codec_unpack(const sb_codec *c, const uint64_t *words, uin
 }
 
 typedef struct sb_genop {
-    uint64_t mask; /* bits of the source word that move */
-    int16_t shift; /* > 0: right shift, < 0: left shift */
+    uint64_t mask;    /* bits of the source word that move */
+    int16_t shift;    /* > 0: right shift, < 0: left shift */
+    uint8_t rs, ls;   /* the same as two shifts, one of them 0: no branch in the hot loop */
     uint8_t src, dst;
 } sb_genop;
 
@@ -60,8 +61,7 @@ static inline void sb_genprog_apply(const sb_genprog *prog, int nw, const uint64
         out[w] = 0;
     for (int i = 0; i < prog->nops; i++) {
         const sb_genop *op = &prog->ops[i];
-        uint64_t v = in[op->src] & op->mask;
-        out[op->dst] |= op->shift >= 0 ? v >> op->shift : v << -op->shift;
+        out[op->dst] |= ((in[op->src] & op->mask) >> op->rs) << op->ls;
     }
 }
 
@@ -71,8 +71,7 @@ static inline uint64_t sb_genprog_apply1(const sb_genprog *prog, uint64_t in)
     uint64_t out = 0;
     for (int i = 0; i < prog->nops; i++) {
         const sb_genop *op = &prog->ops[i];
-        uint64_t v = in & op->mask;
-        out |= op->shift >= 0 ? v >> op->shift : v << -op->shift;
+        out |= ((in & op->mask) >> op->rs) << op->ls;
     }
     return out;
 }

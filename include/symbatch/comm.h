@@ -54,7 +54,7 @@ int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t ca
 void sb_xchg_destroy(sb_xchg *x);
 
 /* Items that can still be staged before a round is needed. */
-size_t sb_xchg_room(const sb_xchg *x);
+static inline size_t sb_xchg_room(const sb_xchg *x);
 
 /* Stages one item for rank `dest`; the caller guarantees sb_xchg_room(x) > 0.  put4/put8 are
  * for exchanges created with item_size 4 or 8. */
@@ -91,6 +91,11 @@ static inline void sb_xchg_put(sb_xchg *x, int dest, const void *item)
 {
     memcpy(x->stage + x->staged * x->item_size, item, x->item_size);
     x->stage_dest[x->staged++] = dest;
+}
+
+static inline size_t sb_xchg_room(const sb_xchg *x)
+{
+    return x->capacity - x->staged;
 }
 
 /* Constant-size variants for 4- and 8-byte items, which stay inlined in hot loops. */

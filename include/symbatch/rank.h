@@ -47,7 +47,14 @@ void sb_space_unrank(const sb_space *s, uint64_t rank, uint64_t *words);
 /* Fast paths for one-word permutations (m <= 16, 4 bits per element). */
 uint64_t sb_perm_rank1(uint64_t word, int m, const uint64_t *fact);
 
-extern const uint64_t sb_factorial[SB_RANK_MAX_PERM + 1];
+/* k! as an expression that folds into an immediate when k is a compile-time constant. */
+static inline __attribute__((always_inline)) uint64_t sb_fact(int k)
+{
+    uint64_t f = 1;
+    for (int i = 2; i <= k; i++)
+        f *= (uint64_t)i;
+    return f;
+}
 
 /* The same rank with m a compile-time constant at the call site: fully unrolled, factorials as
  * immediates, about 3x faster than the loop.  d_i = number of unused values below v_i. */
@@ -59,7 +66,7 @@ static inline __attribute__((always_inline)) uint64_t sb_perm_rank1_fixed(uint64
 #pragma GCC unroll 16
     for (int i = 0; i < m - 1; i++) {
         unsigned v = (unsigned)(word >> (4 * i)) & 15u;
-        rank += (uint64_t)__builtin_popcount(unused & ((1u << v) - 1u)) * sb_factorial[m - 1 - i];
+        rank += (uint64_t)__builtin_popcount(unused & ((1u << v) - 1u)) * sb_fact(m - 1 - i);
         unused &= ~(1u << v);
     }
     return rank;
@@ -79,7 +86,63 @@ typedef struct sb_unranker {
 } sb_unranker;
 
 void sb_unranker_init(sb_unranker *u, const sb_space *s);
-/* Packs the state of `rank` into words (rank >= the previous call's, or any after init). */
-void sb_unranker_seek(sb_unranker *u, uint64_t rank, uint64_t *words);
+/* Packs the state of `rank` into words (any rank; increasing ranks are the fast case). */
+static inline void sb_unranker_seek(sb_unranker *u, uint64_t rank, uint64_t *words);
+
+/* ---- inline part of the sequential unranker (hot in the full-mode scan) ---- */
+
+/* The general path: a fresh unrank, digits and prefixes recomputed. */
+void sb_unranker_restart(sb_unranker *u, uint64_t prank);
+/* Slow path for spaces without 4-bit one-word states. */
+void sb_unranker_seek_general(sb_unranker *u, uint64_t rank, uint64_t *words);
+
+/* Rebuilds positions from..n-1 from the digits: position i takes the digit-th unused value
+ * (avail lists the unused values as nibbles in increasing order) and removes it. */
+static inline void sb_unranker_rebuild(sb_unranker *u, int n, int from)
+{
+    for (int i = from; i < n; i++) {
+        unsigned d = u->digit[i];
+        uint64_t a = u->avail[i], keep = (1ULL << (4 * d)) - 1;
+        u->word[i + 1] = u->word[i] | (((a >> (4 * d)) & 15u) << (4 * i));
+        u->avail[i + 1] = (a & keep) | ((a >> 4) & ~keep);
+    }
+}
+
+/* Adds delta to the mixed-radix digits (digit i has radix n - i); returns the most significant
+ * position that changed. */
+static inline int sb_unranker_add(sb_unranker *u, int n, uint64_t delta)
+{
+    int lowest = n;
+    for (int i = n - 2; i >= 0 && delta; i--) {
+        uint64_t radix = (uint64_t)(n - i), t = u->digit[i] + delta;
+        if (t < radix) {
+            u->digit[i] = (uint8_t)t;
+            delta = 0;
+        } else if (t < 2 * radix) {
+            u->digit[i] = (uint8_t)(t - radix);
+            delta = 1;
+        } else {
+            u->digit[i] = (uint8_t)(t % radix);
+            delta = t / radix;
+        }
+        lowest = i;
+    }
+    return lowest;
+}
+
+static inline void sb_unranker_seek(sb_unranker *u, uint64_t rank, uint64_t *words)
+{
+    const sb_space *s = u->space;
+    if (s->kind != SB_SPACE_PERM || s->codec.nw != 1 || s->codec.width != 4) {
+        sb_unranker_seek_general(u, rank, words);
+        return;
+    }
+    if (!u->valid || rank < u->rank)
+        sb_unranker_restart(u, rank);
+    else if (rank > u->rank)
+        sb_unranker_rebuild(u, s->n, sb_unranker_add(u, s->n, rank - u->rank));
+    u->rank = rank;
+    words[0] = u->word[s->n];
+}
 
 #endif

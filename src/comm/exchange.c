@@ -63,11 +63,6 @@ void sb_xchg_destroy(sb_xchg *x)
     free(x);
 }
 
-size_t sb_xchg_room(const sb_xchg *x)
-{
-    return x->capacity - x->staged;
-}
-
 sb_xchg_stats sb_xchg_get_stats(const sb_xchg *x)
 {
     return x->stats;

@@ -55,6 +55,11 @@ int sb_genprog_compile(const sb_codec *c, const uint8_t *p, sb_genprog *prog)
             prog->ops[out++] = prog->ops[i];
     }
     prog->nops = out;
+    for (int i = 0; i < prog->nops; i++) {
+        int sh = prog->ops[i].shift;
+        prog->ops[i].rs = (uint8_t)(sh > 0 ? sh : 0);
+        prog->ops[i].ls = (uint8_t)(sh < 0 ? -sh : 0);
+    }
     return SB_OK;
 }
 

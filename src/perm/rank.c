@@ -6,28 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-const uint64_t sb_factorial[SB_RANK_MAX_PERM + 1] = {1ULL,
-                                                     1ULL,
-                                                     2ULL,
-                                                     6ULL,
-                                                     24ULL,
-                                                     120ULL,
-                                                     720ULL,
-                                                     5040ULL,
-                                                     40320ULL,
-                                                     362880ULL,
-                                                     3628800ULL,
-                                                     39916800ULL,
-                                                     479001600ULL,
-                                                     6227020800ULL,
-                                                     87178291200ULL,
-                                                     1307674368000ULL,
-                                                     20922789888000ULL,
-                                                     355687428096000ULL,
-                                                     6402373705728000ULL,
-                                                     121645100408832000ULL,
-                                                     2432902008176640000ULL};
-
 /* ---- choosing the space ------------------------------------------------------------------ */
 
 /* Do positions i and n+i always hold a pair {v, v+n} after every generator, starting from the
@@ -322,46 +300,15 @@ void sb_unranker_init(sb_unranker *u, const sb_space *s)
     u->space = s;
 }
 
-/* Does the space support the incremental path (4-bit values in one word)? */
-static bool incremental(const sb_space *s)
+void sb_unranker_restart(sb_unranker *u, uint64_t prank)
 {
-    return s->codec.width == 4 && s->codec.nw == 1 &&
-           (s->kind == SB_SPACE_PERM || s->kind == SB_SPACE_SIGNED);
-}
-
-/* Rebuilds positions from..m-1 of the permutation from the digits. */
-static void rebuild(sb_unranker *u, int m, int from)
-{
-    for (int i = from; i < m; i++) {
-        unsigned d = u->digit[i];
-        uint64_t a = u->avail[i];
-        uint64_t v = (a >> (4 * d)) & 15u;
-        u->word[i + 1] = u->word[i] | (v << (4 * i));
-        uint64_t low = a & ((1ULL << (4 * d)) - 1);
-        uint64_t high = d >= 15 ? 0 : (a >> (4 * (d + 1))) << (4 * d);
-        u->avail[i + 1] = low | high;
-    }
-}
-
-/* Adds delta to the mixed-radix digits; returns the most significant position changed. */
-static int add_to_digits(sb_unranker *u, int m, uint64_t delta)
-{
-    int lowest = m;
-    for (int i = m - 2; i >= 0 && delta; i--) {
-        uint64_t radix = (uint64_t)(m - i), t = u->digit[i] + delta;
-        if (t < radix) {
-            u->digit[i] = (uint8_t)t;
-            delta = 0;
-        } else if (t < 2 * radix) {
-            u->digit[i] = (uint8_t)(t - radix);
-            delta = 1;
-        } else {
-            u->digit[i] = (uint8_t)(t % radix);
-            delta = t / radix;
-        }
-        lowest = i;
-    }
-    return lowest;
+    const int n = u->space->n;
+    perm_digits(prank, n, u->digit);
+    u->avail[0] = 0xfedcba9876543210ULL;
+    u->word[0] = 0;
+    sb_unranker_rebuild(u, n, 0);
+    u->valid = true;
+    u->rank = prank;
 }
 
 /* Spreads the low 16 bits of x into the low bit of 16 nibbles. */
@@ -375,32 +322,26 @@ static uint64_t spread_nibbles(uint64_t x)
     return x;
 }
 
-void sb_unranker_seek(sb_unranker *u, uint64_t rank, uint64_t *words)
+/* Signed spaces step through the permutation part incrementally and add the flips; others
+ * unrank directly. */
+void sb_unranker_seek_general(sb_unranker *u, uint64_t rank, uint64_t *words)
 {
     const sb_space *s = u->space;
-    if (!incremental(s)) {
+    if (s->kind != SB_SPACE_SIGNED || s->codec.nw != 1 || s->codec.width != 4) {
         sb_space_unrank(s, rank, words);
         return;
     }
     const int n = s->n;
-    uint64_t prank = s->kind == SB_SPACE_SIGNED ? rank >> n : rank;
-    if (!u->valid || prank < u->rank) {
-        perm_digits(prank, n, u->digit);
-        u->avail[0] = 0xfedcba9876543210ULL;
-        u->word[0] = 0;
-        rebuild(u, n, 0);
-        u->valid = true;
-    } else if (prank > u->rank) {
-        rebuild(u, n, add_to_digits(u, n, prank - u->rank));
-    }
+    uint64_t prank = rank >> n;
+    if (!u->valid || prank < u->rank)
+        sb_unranker_restart(u, prank);
+    else if (prank > u->rank)
+        sb_unranker_rebuild(u, n, sb_unranker_add(u, n, prank - u->rank));
     u->rank = prank;
     uint64_t w = u->word[n];
-    if (s->kind == SB_SPACE_SIGNED) {
-        uint64_t lowmask = n == 16 ? ~0ULL : (1ULL << (4 * n)) - 1;
-        uint64_t flips = spread_nibbles(rank & ((1ULL << n) - 1));
-        uint64_t stay = 0x1111111111111111ULL & lowmask & ~flips;
-        uint64_t low = w + (uint64_t)n * flips, high = w + (uint64_t)n * stay;
-        w = low | (high << (4 * n));
-    }
-    words[0] = w;
+    uint64_t lowmask = (1ULL << (4 * n)) - 1;
+    uint64_t flips = spread_nibbles(rank & ((1ULL << n) - 1));
+    uint64_t stay = 0x1111111111111111ULL & lowmask & ~flips;
+    uint64_t low = w + (uint64_t)n * flips, high = w + (uint64_t)n * stay;
+    words[0] = low | (high << (4 * n));
 }
