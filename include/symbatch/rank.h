@@ -33,6 +33,12 @@ typedef struct sb_space {
     int nvalues;
     uint8_t values[256];
     uint8_t mult[256];
+    /* perm, n <= 16: weights and tables for neighbour ranks from Lehmer digits (neighbour.h):
+     * wl[j] = (n-j)! for 1 <= j < n, wr[k] = (n-2-k)! for k <= n-2, else 0; gt_l[0][mask] sums
+     * wl over the even positions 2b in mask, gt_l[1] over the odd positions 2b+1; gt_r alike. */
+    uint64_t wl[SB_RANK_MAX_PERM], wr[SB_RANK_MAX_PERM];
+    uint64_t gt_l[2][256], gt_r[2][256];
+    uint64_t recip[SB_RANK_MAX_PERM + 1]; /* floor((2^64 - 1) / r) for digit stepping */
 } sb_space;
 
 /* Chooses the space for BFS from `central` (m values) under the given generators.  Returns
@@ -82,7 +88,9 @@ typedef struct sb_unranker {
     uint8_t digit[SB_RANK_MAX_PERM];
     uint64_t avail[SB_RANK_MAX_PERM + 1]; /* unused values (4 bits each) before position i */
     uint64_t word[SB_RANK_MAX_PERM + 1];  /* packed prefix of positions < i */
-    uint32_t flips;                       /* signed: flip bits */
+    /* prefix sums of digit * wl and digit * wr over positions < i (neighbour.h) */
+    uint64_t sl[SB_RANK_MAX_PERM + 1], sr[SB_RANK_MAX_PERM + 1];
+    uint32_t flips; /* signed: flip bits */
 } sb_unranker;
 
 void sb_unranker_init(sb_unranker *u, const sb_space *s);
@@ -100,11 +108,14 @@ void sb_unranker_seek_general(sb_unranker *u, uint64_t rank, uint64_t *words);
  * (avail lists the unused values as nibbles in increasing order) and removes it. */
 static inline void sb_unranker_rebuild(sb_unranker *u, int n, int from)
 {
+    const uint64_t *wl = u->space->wl, *wr = u->space->wr;
     for (int i = from; i < n; i++) {
         unsigned d = u->digit[i];
         uint64_t a = u->avail[i], keep = (1ULL << (4 * d)) - 1;
         u->word[i + 1] = u->word[i] | (((a >> (4 * d)) & 15u) << (4 * i));
         u->avail[i + 1] = (a & keep) | ((a >> 4) & ~keep);
+        u->sl[i + 1] = u->sl[i] + d * wl[i];
+        u->sr[i + 1] = u->sr[i] + d * wr[i];
     }
 }
 
@@ -122,8 +133,15 @@ static inline int sb_unranker_add(sb_unranker *u, int n, uint64_t delta)
             u->digit[i] = (uint8_t)(t - radix);
             delta = 1;
         } else {
-            u->digit[i] = (uint8_t)(t % radix);
-            delta = t / radix;
+            /* Large gaps: a reciprocal multiply instead of a 64-bit division (radix <= 16). */
+            uint64_t q = (uint64_t)(((unsigned __int128)t * u->space->recip[radix]) >> 64);
+            uint64_t r = t - q * radix;
+            while (r >= radix) {
+                q++;
+                r -= radix;
+            }
+            u->digit[i] = (uint8_t)r;
+            delta = q;
         }
         lowest = i;
     }

@@ -6,6 +6,7 @@
  * the generators are inverse-closed (an edge from layer k only reaches k-1, k or k+1), every
  * layer when they are not (directed growth).  Deduplication compares whole states. */
 #include "growth/engine.h"
+#include "growth/frontier_impl.h"
 #include "growth/lastlayer.h"
 #include "growth/stateset.h"
 
@@ -16,26 +17,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-/* States staged per exchange round, per rank: 2^20 states of one word = 8 MB. */
-#define XCHG_STATES (1u << 20)
-/* Received candidates are sorted and filtered once the unsorted tail reaches this size (or the
- * size of the already-filtered head, whichever is larger), bounding memory to about twice the
- * distinct new states. */
-#define COMPACT_MIN (1u << 22)
-
-typedef struct frontier {
-    const sb_ctx *ctx;
-    sb_codec codec;
-    int nw, ngens;
-    sb_genprog *progs;
-    int directed;
-    sb_sarr prev, cur, next, tmp;
-    size_t next_clean; /* next[0, next_clean) is sorted, unique and filtered */
-    sb_sarr *runs;     /* directed: earlier layers as a few sorted runs */
-    int nruns, runs_cap;
-    sb_xchg *x;
-} frontier;
 
 static int owner_of(const uint64_t *state, int nw, int size)
 {
@@ -323,7 +304,9 @@ int sb_growth_frontier(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_
                                 .next_size = next_size,
                                 .advance = advance_layer,
                                 .last_layer = last_layer,
-                                .bytes_held = bytes_held};
+                                .bytes_held = bytes_held,
+                                .save = sb_frontier_save,
+                                .load = sb_frontier_load};
         err = sb_bfs_drive(&ops, &f, spec, ctx, prog, result);
         sb_xchg_stats st = sb_xchg_get_stats(f.x);
         result->exchange_seconds = st.seconds;

@@ -11,6 +11,7 @@
  * needs to know whether the graph is directed.  At the end of a layer the current states become
  * closed, chunk by chunk. */
 #include "growth/engine.h"
+#include "growth/full_impl.h"
 #include "growth/lastlayer.h"
 
 #include "symbatch/codec.h"
@@ -19,37 +20,10 @@
 #include "symbatch/growth.h"
 #include "symbatch/rank.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-
-#define CHUNK_SHIFT 14 /* 16384 states (4 KB of bits) per "has current states" flag */
-#define XCHG_ITEMS  (1u << 18)
-#define LOCAL_BATCH 256
-#define FIELDS_LO   0x5555555555555555ULL
-
-typedef struct full {
-    const sb_ctx *ctx;
-    sb_space space;
-    int ngens;
-    sb_genprog *progs;
-    uint64_t block, inv_block; /* states per block; floor((2^64 - 1) / block) */
-    uint64_t lo, count;        /* this rank's block */
-    uint64_t *bits;
-    size_t bits_bytes;
-    uint8_t *flag_cur, *flag_next;
-    uint64_t nchunks;
-    unsigned cur, next; /* codes of the current and next layer: 1 and 2, swapped each layer */
-    uint64_t next_count;
-    int item_bytes;
-    sb_xchg *x;
-    uint64_t pending[LOCAL_BATCH];
-    int npending;
-    uint8_t *dist;
-    int layer;
-    uint64_t expanded; /* states expanded in this layer */
-    sb_unranker unranker;
-} full;
 
 /* ---- ownership --------------------------------------------------------------------------- */
 
@@ -131,11 +105,28 @@ static inline void send_neighbour(full *f, uint64_t r)
     }
 }
 
-/* One-word permutations with m fixed at compile time (instantiated per m by the switch). */
+/* One-word permutations with m fixed at compile time (instantiated per m by the switch).
+ * Rotations and adjacent swaps get their ranks from the unranker's digits (neighbour.h). */
 static inline __attribute__((always_inline)) void expand_perm1(full *f, uint64_t s, const int m)
 {
-    for (int g = 0; g < f->ngens; g++)
-        send_neighbour(f, sb_perm_rank1_fixed(sb_genprog_apply1(&f->progs[g], s), m));
+    const sb_unranker *u = &f->unranker;
+    for (int g = 0; g < f->ngens; g++) {
+        uint64_t r;
+        switch (f->shapes[g].kind) {
+        case SB_SHAPE_ROT_LEFT:
+            r = sb_rank_rot_left(u, s);
+            break;
+        case SB_SHAPE_ROT_RIGHT:
+            r = sb_rank_rot_right(u, s);
+            break;
+        case SB_SHAPE_ADJ_SWAP:
+            r = sb_rank_adj_swap(u, s, f->shapes[g].pos);
+            break;
+        default:
+            r = sb_perm_rank1_fixed(sb_genprog_apply1(&f->progs[g], s), m);
+        }
+        send_neighbour(f, r);
+    }
 }
 
 #define EXPAND_CASE(M)                                                                             \
@@ -331,6 +322,7 @@ static void full_free(full *f)
     for (int g = 0; g < f->ngens && f->progs; g++)
         sb_genprog_free(&f->progs[g]);
     free(f->progs);
+    free(f->shapes);
     if (f->bits)
         munmap(f->bits, f->bits_bytes);
     free(f->flag_cur);
@@ -368,7 +360,9 @@ static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_
     snprintf(r->rank_scheme, sizeof r->rank_scheme, "%s", sb_space_name(&f->space));
     r->space_size = f->space.size;
     const uint64_t N = f->space.size, P = (uint64_t)ctx->size;
-    f->block = (N + P - 1) / P;
+    /* Blocks are whole 64-bit words of the bit array (32 states), so that a checkpoint can be
+     * cut into byte ranges and read back by a different number of ranks. */
+    f->block = ((N + P - 1) / P + 31) / 32 * 32;
     f->inv_block = UINT64_MAX / f->block;
     f->lo = f->block * (uint64_t)ctx->rank;
     f->count = f->lo >= N ? 0 : (N - f->lo < f->block ? N - f->lo : f->block);
@@ -378,6 +372,13 @@ static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_
     f->next = 2;
     f->ngens = gs->ngens;
     f->progs = calloc((size_t)gs->ngens, sizeof *f->progs);
+    f->shapes = calloc((size_t)gs->ngens, sizeof *f->shapes);
+    if (!f->shapes)
+        return SB_ENOMEM;
+    bool fast =
+        f->space.kind == SB_SPACE_PERM && f->space.codec.nw == 1 && f->space.codec.width == 4;
+    for (int g = 0; fast && g < gs->ngens; g++)
+        f->shapes[g] = sb_shape_of(gs->perm + (size_t)g * gs->m, gs->m);
     f->flag_cur = calloc(f->nchunks, 1);
     f->flag_next = calloc(f->nchunks, 1);
     if (!f->progs || !f->flag_cur || !f->flag_next)
@@ -449,7 +450,9 @@ int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_prog
                                 .next_size = full_next_size,
                                 .advance = full_advance,
                                 .last_layer = full_last_layer,
-                                .bytes_held = full_bytes};
+                                .bytes_held = full_bytes,
+                                .save = sb_full_save,
+                                .load = sb_full_load};
         err = sb_bfs_drive(&ops, &f, spec, ctx, prog, result);
         sb_xchg_stats st = sb_xchg_get_stats(f.x);
         result->exchange_seconds = st.seconds;

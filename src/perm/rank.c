@@ -1,4 +1,5 @@
 #include "symbatch/rank.h"
+#include "symbatch/neighbour.h"
 
 #include "symbatch/error.h"
 
@@ -65,6 +66,32 @@ static int init_multiset(sb_space *s, const uint8_t *central, int m, char *why, 
     return 0;
 }
 
+/* Weights and subset-sum tables for neighbour ranks from Lehmer digits (neighbour.h). */
+static void set_digit_tables(sb_space *s)
+{
+    const int n = s->n;
+    for (int r = 1; r <= SB_RANK_MAX_PERM; r++)
+        s->recip[r] = UINT64_MAX / (uint64_t)r;
+    for (int j = 0; j < SB_RANK_MAX_PERM; j++) {
+        s->wl[j] = (j >= 1 && j < n) ? s->fact[n - j] : 0;
+        s->wr[j] = (j <= n - 2) ? s->fact[n - 2 - j] : 0;
+    }
+    for (int mask = 0; mask < 256; mask++) {
+        for (int parity = 0; parity < 2; parity++) {
+            uint64_t l = 0, r = 0;
+            for (int b = 0; b < 8; b++) {
+                int pos = 2 * b + parity;
+                if ((mask >> b) & 1 && pos < SB_RANK_MAX_PERM) {
+                    l += s->wl[pos];
+                    r += s->wr[pos];
+                }
+            }
+            s->gt_l[parity][mask] = l;
+            s->gt_r[parity][mask] = r;
+        }
+    }
+}
+
 int sb_space_init(sb_space *s, const uint8_t *central, int m, int ngens, const uint8_t *perms,
                   char *why, int why_size)
 {
@@ -108,6 +135,8 @@ int sb_space_init(sb_space *s, const uint8_t *central, int m, int ngens, const u
         snprintf(why, (size_t)why_size, "states of %d elements are too wide", m);
         return SB_ELIMIT;
     }
+    if (s->kind != SB_SPACE_MULTISET)
+        set_digit_tables(s);
     return 0;
 }
 
@@ -306,6 +335,7 @@ void sb_unranker_restart(sb_unranker *u, uint64_t prank)
     perm_digits(prank, n, u->digit);
     u->avail[0] = 0xfedcba9876543210ULL;
     u->word[0] = 0;
+    u->sl[0] = u->sr[0] = 0;
     sb_unranker_rebuild(u, n, 0);
     u->valid = true;
     u->rank = prank;
@@ -344,4 +374,28 @@ void sb_unranker_seek_general(sb_unranker *u, uint64_t rank, uint64_t *words)
     uint64_t stay = 0x1111111111111111ULL & lowmask & ~flips;
     uint64_t low = w + (uint64_t)n * flips, high = w + (uint64_t)n * stay;
     words[0] = low | (high << (4 * n));
+}
+
+sb_shape sb_shape_of(const uint8_t *p, int n)
+{
+    sb_shape sh = {SB_SHAPE_GENERIC, 0};
+    int left = 1, right = 1, moved = 0, first = -1;
+    for (int i = 0; i < n; i++) {
+        left = left && p[i] == (i + 1) % n;
+        right = right && p[i] == (i + n - 1) % n;
+        if (p[i] != i) {
+            moved++;
+            if (first < 0)
+                first = i;
+        }
+    }
+    if (n >= 2 && left)
+        sh.kind = SB_SHAPE_ROT_LEFT;
+    else if (n >= 2 && right)
+        sh.kind = SB_SHAPE_ROT_RIGHT;
+    else if (moved == 2 && first + 1 < n && p[first] == first + 1 && p[first + 1] == first) {
+        sh.kind = SB_SHAPE_ADJ_SWAP;
+        sh.pos = first;
+    }
+    return sh;
 }

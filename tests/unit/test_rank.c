@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "symbatch/codec.h"
 #include "symbatch/core.h"
+#include "symbatch/neighbour.h"
 #include "symbatch/perm.h"
 #include "symbatch/rank.h"
 
@@ -204,12 +206,78 @@ static void test_unranker(void **state)
     check_unranker(&s);
 }
 
+/* Neighbour ranks from digits equal ranking the neighbour, for every shape and n <= 16. */
+static void test_neighbour_shapes(void **state)
+{
+    (void)state;
+    for (int n = 3; n <= 16; n++) {
+        uint8_t c[16], p[16];
+        identity(c, n);
+        /* the generators: rotations both ways and every adjacent swap */
+        uint8_t gens[18][16];
+        int ng = 0;
+        for (int i = 0; i < n; i++) {
+            gens[0][i] = (uint8_t)((i + 1) % n);
+            gens[1][i] = (uint8_t)((i + n - 1) % n);
+        }
+        ng = 2;
+        for (int k = 0; k + 1 < n; k++, ng++) {
+            identity(gens[ng], n);
+            gens[ng][k] = (uint8_t)(k + 1);
+            gens[ng][k + 1] = (uint8_t)k;
+        }
+        /* The space comes from all the generators: the swap (0 1) breaks the signed-pair
+         * structure a rotation alone would keep, so this is the permutation space. */
+        uint8_t flat[18 * 16];
+        for (int g = 0; g < ng; g++)
+            memcpy(flat + g * n, gens[g], (size_t)n);
+        sb_space s;
+        char why[128];
+        assert_int_equal(sb_space_init(&s, c, n, ng, flat, why, sizeof why), 0);
+        assert_int_equal(s.kind, SB_SPACE_PERM);
+        sb_unranker u;
+        sb_unranker_init(&u, &s);
+        uint64_t r = 0;
+        for (uint64_t t = 0; t < 3000 && r < s.size; t++) {
+            uint64_t w, nb;
+            sb_unranker_seek(&u, r, &w);
+            for (int g = 0; g < ng; g++) {
+                sb_shape sh = sb_shape_of(gens[g], n);
+                assert_int_not_equal(sh.kind, SB_SHAPE_GENERIC);
+                sb_genprog prog;
+                sb_genprog_compile(&s.codec, gens[g], &prog);
+                nb = sb_genprog_apply1(&prog, w);
+                sb_genprog_free(&prog);
+                uint64_t want = sb_space_rank(&s, &nb), got;
+                if (sh.kind == SB_SHAPE_ROT_LEFT && n > 2)
+                    got = sb_rank_rot_left(&u, w);
+                else if (sh.kind == SB_SHAPE_ROT_RIGHT && n > 2)
+                    got = sb_rank_rot_right(&u, w);
+                else
+                    got = sb_rank_adj_swap(&u, w, sh.pos);
+                if (got != want)
+                    print_error("n=%d g=%d kind=%d r=%llu got %llu want %llu\n", n, g, sh.kind,
+                                (unsigned long long)r, (unsigned long long)got,
+                                (unsigned long long)want);
+                assert_true(got == want);
+            }
+            r += 1 + sb_rand64(17, (uint64_t)n, t) % (s.size / 1000 + 2);
+        }
+        (void)p;
+    }
+    /* Shapes are recognised, and everything else is generic. */
+    uint8_t rev[5] = {4, 3, 2, 1, 0}, swap02[5] = {2, 1, 0, 3, 4};
+    assert_int_equal(sb_shape_of(rev, 5).kind, SB_SHAPE_GENERIC);
+    assert_int_equal(sb_shape_of(swap02, 5).kind, SB_SHAPE_GENERIC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_perm_whole),     cmocka_unit_test(test_signed_whole),
-        cmocka_unit_test(test_multiset_whole), cmocka_unit_test(test_samples_n20),
-        cmocka_unit_test(test_too_big),        cmocka_unit_test(test_unranker),
+        cmocka_unit_test(test_perm_whole),       cmocka_unit_test(test_signed_whole),
+        cmocka_unit_test(test_multiset_whole),   cmocka_unit_test(test_samples_n20),
+        cmocka_unit_test(test_too_big),          cmocka_unit_test(test_unranker),
+        cmocka_unit_test(test_neighbour_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
