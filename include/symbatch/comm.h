@@ -30,11 +30,11 @@ int sb_ctx_hosts(const sb_ctx *ctx, char *buf, size_t size);
 
 /* ---- batched all-to-all exchange ----------------------------------------------------------
  *
- * Items of a fixed size are staged locally with their destination rank, then one collective
- * round sorts them by destination (counting sort), exchanges the counts with MPI_Alltoall,
- * builds prefix sums and moves the payload with MPI_Alltoallv.  The staging area has a fixed
- * capacity, so memory stays bounded however large a layer is: callers stage at most
- * sb_xchg_room() items, then call sb_xchg_round().  Rounds are collective; a rank with nothing
+ * Items of a fixed size are staged in per-destination slots, then one collective round
+ * exchanges the counts with MPI_Alltoall, builds prefix sums and moves the payload with
+ * MPI_Alltoallv.  The slots have a fixed capacity, so memory stays bounded however large a
+ * layer is: callers stage at most sb_xchg_room() items (room left in the fullest destination),
+ * then call sb_xchg_round().  Rounds are collective; a rank with nothing
  * left still takes part with an empty batch until no rank has more (the "more" flag travels
  * with the counts, so deciding costs no extra collective).
  *
@@ -50,6 +50,7 @@ typedef struct sb_xchg sb_xchg;
  * order (so the delivery order does not depend on timing).  Returns 0 or a negative sb_err. */
 typedef int (*sb_xchg_sink)(void *arg, const void *items, size_t count);
 
+/* capacity_items is spread over the destinations (at least 1024 slots each). */
 int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t capacity_items);
 void sb_xchg_destroy(sb_xchg *x);
 
@@ -74,41 +75,49 @@ typedef struct sb_xchg_stats {
 } sb_xchg_stats;
 sb_xchg_stats sb_xchg_get_stats(const sb_xchg *x);
 
-/* Internal layout shown so that sb_xchg_put can be inlined in hot loops; use the functions. */
+/* Internal layout shown so that sb_xchg_put can be inlined in hot loops; use the functions.
+ * Items are staged straight into per-destination slots of the send buffer, so a round needs no
+ * packing pass: the slots are the MPI_Alltoallv send layout. */
 struct sb_xchg {
     const sb_ctx *ctx;
-    size_t item_size, capacity, staged;
-    unsigned char *stage; /* capacity * item_size */
-    int32_t *stage_dest;  /* capacity */
-    unsigned char *sendbuf, *recvbuf;
-    size_t recv_cap;                                  /* items */
+    size_t item_size;
+    size_t per_dest;                  /* slots per destination */
+    size_t fullest;                   /* fill of the fullest destination */
+    size_t *fill;                     /* items staged per destination */
+    unsigned char *sendbuf, *recvbuf; /* sendbuf: destination d at d * per_dest items */
+    size_t recv_cap;                  /* items */
     int *sendcounts, *sdispls, *recvcounts, *rdispls; /* in bytes, size ranks each */
     uint64_t *counts_out, *counts_in;                 /* item counts + more flag */
     sb_xchg_stats stats;
 };
 
-static inline void sb_xchg_put(sb_xchg *x, int dest, const void *item)
-{
-    memcpy(x->stage + x->staged * x->item_size, item, x->item_size);
-    x->stage_dest[x->staged++] = dest;
-}
-
 static inline size_t sb_xchg_room(const sb_xchg *x)
 {
-    return x->capacity - x->staged;
+    return x->per_dest - x->fullest;
+}
+
+static inline unsigned char *sb_xchg__slot(sb_xchg *x, int dest)
+{
+    size_t f = x->fill[dest]++;
+    if (f + 1 > x->fullest)
+        x->fullest = f + 1;
+    return x->sendbuf + ((size_t)dest * x->per_dest + f) * x->item_size;
+}
+
+static inline void sb_xchg_put(sb_xchg *x, int dest, const void *item)
+{
+    memcpy(sb_xchg__slot(x, dest), item, x->item_size);
 }
 
 /* Constant-size variants for 4- and 8-byte items, which stay inlined in hot loops. */
 static inline void sb_xchg_put4(sb_xchg *x, int dest, uint32_t item)
 {
-    memcpy(x->stage + x->staged * 4, &item, 4);
-    x->stage_dest[x->staged++] = dest;
+    memcpy(sb_xchg__slot(x, dest), &item, 4);
 }
 
 static inline void sb_xchg_put8(sb_xchg *x, int dest, uint64_t item)
 {
-    memcpy(x->stage + x->staged * 8, &item, 8);
-    x->stage_dest[x->staged++] = dest;
+    memcpy(sb_xchg__slot(x, dest), &item, 8);
 }
 
 #endif

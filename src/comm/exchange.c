@@ -16,29 +16,35 @@ int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t ca
     *out = NULL;
     if (item_size == 0 || capacity_items == 0)
         return SB_EINTERNAL;
+    size_t p = (size_t)ctx->size;
+    size_t per_dest = capacity_items / p;
+    if (per_dest < 1024 && capacity_items >= 1024)
+        per_dest = 1024;
+    if (per_dest == 0)
+        per_dest = 1;
     /* Alltoallv counts and displacements are ints in bytes: keep one round below 2 GiB. */
-    if (capacity_items > (size_t)INT_MAX / item_size)
-        capacity_items = (size_t)INT_MAX / item_size;
+    if (per_dest * p > (size_t)INT_MAX / item_size)
+        per_dest = (size_t)INT_MAX / item_size / p;
+    if (per_dest == 0)
+        return SB_ELIMIT;
     sb_xchg *x = calloc(1, sizeof *x);
     if (!x)
         return SB_ENOMEM;
-    size_t p = (size_t)ctx->size;
     x->ctx = ctx;
     x->item_size = item_size;
-    x->capacity = capacity_items;
-    x->stage = malloc(capacity_items * item_size);
-    x->stage_dest = malloc(capacity_items * sizeof *x->stage_dest);
-    x->sendbuf = malloc(capacity_items * item_size);
-    x->recv_cap = capacity_items;
-    x->recvbuf = malloc(capacity_items * item_size);
+    x->per_dest = per_dest;
+    x->fill = calloc(p, sizeof *x->fill);
+    x->sendbuf = malloc(per_dest * p * item_size);
+    x->recv_cap = per_dest * p;
+    x->recvbuf = malloc(x->recv_cap * item_size);
     x->sendcounts = calloc(p, sizeof(int));
     x->sdispls = calloc(p, sizeof(int));
     x->recvcounts = calloc(p, sizeof(int));
     x->rdispls = calloc(p, sizeof(int));
     x->counts_out = calloc(p, sizeof(uint64_t));
     x->counts_in = calloc(p, sizeof(uint64_t));
-    if (!x->stage || !x->stage_dest || !x->sendbuf || !x->recvbuf || !x->sendcounts ||
-        !x->sdispls || !x->recvcounts || !x->rdispls || !x->counts_out || !x->counts_in) {
+    if (!x->fill || !x->sendbuf || !x->recvbuf || !x->sendcounts || !x->sdispls || !x->recvcounts ||
+        !x->rdispls || !x->counts_out || !x->counts_in) {
         sb_xchg_destroy(x);
         return SB_ENOMEM;
     }
@@ -50,8 +56,7 @@ void sb_xchg_destroy(sb_xchg *x)
 {
     if (!x)
         return;
-    free(x->stage);
-    free(x->stage_dest);
+    free(x->fill);
     free(x->sendbuf);
     free(x->recvbuf);
     free(x->sendcounts);
@@ -68,34 +73,18 @@ sb_xchg_stats sb_xchg_get_stats(const sb_xchg *x)
     return x->stats;
 }
 
-/* Counting sort of the staged items by destination into sendbuf. */
-static void pack_by_destination(sb_xchg *x)
+/* The send layout is the slots themselves: counts and displacements only. */
+static size_t describe_sends(sb_xchg *x)
 {
     const int p = x->ctx->size;
-    for (int r = 0; r < p; r++)
-        x->counts_out[r] = 0;
-    for (size_t i = 0; i < x->staged; i++)
-        x->counts_out[x->stage_dest[i]]++;
-    size_t offset = 0;
+    size_t staged = 0;
     for (int r = 0; r < p; r++) {
-        x->sdispls[r] = (int)(offset * x->item_size);
-        x->sendcounts[r] = (int)(x->counts_out[r] * x->item_size);
-        offset += x->counts_out[r];
+        x->counts_out[r] = x->fill[r];
+        x->sdispls[r] = (int)((size_t)r * x->per_dest * x->item_size);
+        x->sendcounts[r] = (int)(x->fill[r] * x->item_size);
+        staged += x->fill[r];
     }
-    /* sdispls doubles as the write cursor (in bytes) and is rebuilt afterwards. */
-    const size_t sz = x->item_size;
-    for (size_t i = 0; i < x->staged; i++) {
-        int d = x->stage_dest[i];
-        if (sz == 4)
-            memcpy(x->sendbuf + x->sdispls[d], x->stage + i * 4, 4);
-        else if (sz == 8)
-            memcpy(x->sendbuf + x->sdispls[d], x->stage + i * 8, 8);
-        else
-            memcpy(x->sendbuf + x->sdispls[d], x->stage + i * sz, sz);
-        x->sdispls[d] += (int)sz;
-    }
-    for (int r = 0; r < p; r++)
-        x->sdispls[r] -= x->sendcounts[r];
+    return staged;
 }
 
 static int ensure_recv(sb_xchg *x, size_t items)
@@ -115,7 +104,7 @@ int sb_xchg_round(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, int 
     const sb_ctx *ctx = x->ctx;
     const int p = ctx->size;
     double t0 = sb_now();
-    pack_by_destination(x);
+    size_t staged = describe_sends(x);
     for (int r = 0; r < p; r++)
         x->counts_out[r] |= more_local ? MORE_FLAG : 0;
     if (MPI_Alltoall(x->counts_out, 1, MPI_UINT64_T, x->counts_in, 1, MPI_UINT64_T, ctx->comm) !=
@@ -139,12 +128,13 @@ int sb_xchg_round(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, int 
     if (MPI_Alltoallv(x->sendbuf, x->sendcounts, x->sdispls, MPI_BYTE, x->recvbuf, x->recvcounts,
                       x->rdispls, MPI_BYTE, ctx->comm) != MPI_SUCCESS)
         return SB_EMPI;
-    uint64_t self = x->counts_out[ctx->rank] & ~MORE_FLAG;
-    x->stats.items_sent += x->staged;
-    x->stats.items_remote += x->staged - self;
-    x->stats.bytes_remote += (x->staged - self) * x->item_size;
+    uint64_t self = x->fill[ctx->rank];
+    x->stats.items_sent += staged;
+    x->stats.items_remote += staged - self;
+    x->stats.bytes_remote += (staged - self) * x->item_size;
     x->stats.rounds++;
-    x->staged = 0;
+    memset(x->fill, 0, (size_t)p * sizeof *x->fill);
+    x->fullest = 0;
     x->stats.seconds += sb_now() - t0;
     err = total ? sink(arg, x->recvbuf, total) : 0;
     *more_any = any;

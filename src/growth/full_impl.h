@@ -12,7 +12,7 @@
 struct sb_ckpt;
 
 #define CHUNK_SHIFT 14 /* 16384 states (4 KB of bits) per "has current states" flag */
-#define XCHG_ITEMS  (1u << 18)
+#define XCHG_ITEMS  (1u << 20)
 #define LOCAL_BATCH 256
 #define FIELDS_LO   0x5555555555555555ULL
 
