@@ -280,7 +280,7 @@ int sb_frontier_estimate(const sb_growth_spec *spec, int nranks, sb_mem_estimate
         return SB_ELIMIT;
     double states = sb_growth_space_bound(spec);
     double bytes_state = 8.0 * codec.nw;
-    double fixed = 3.0 * XCHG_STATES * bytes_state;
+    double fixed = 2.0 * XCHG_STATES * bytes_state;
     double per_rank = 3.0 * states * bytes_state / nranks + fixed;
     out->bytes_fixed = (uint64_t)fixed;
     out->bytes_per_rank = per_rank > 1.8e19 ? UINT64_MAX : (uint64_t)per_rank;

@@ -424,8 +424,8 @@ int sb_full_estimate(const sb_growth_spec *spec, int nranks, sb_mem_estimate *ou
         return SB_ELIMIT;
     uint64_t block = (space.size + (uint64_t)nranks - 1) / (uint64_t)nranks;
     int item = block <= (1ULL << 32) ? 4 : 8;
-    /* staging (item + destination), send buffer, receive buffer of one round */
-    uint64_t fixed = (uint64_t)XCHG_ITEMS * (uint64_t)(3 * item + 4) + (8u << 20);
+    /* the send slots and the receive buffer of one round, plus small tables */
+    uint64_t fixed = (uint64_t)XCHG_ITEMS * (uint64_t)(2 * item) + (8u << 20);
     double per_state = 0.25 + 2.0 / (1u << CHUNK_SHIFT) + (spec->store_distances ? 1.0 : 0.0);
     double per_rank = (double)block * per_state + (double)fixed;
     out->bytes_fixed = fixed;
