@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SB_RANK_MAX_PERM 20
 
@@ -39,7 +40,15 @@ typedef struct sb_space {
     uint64_t wl[SB_RANK_MAX_PERM], wr[SB_RANK_MAX_PERM];
     uint64_t gt_l[2][256], gt_r[2][256];
     uint64_t recip[SB_RANK_MAX_PERM + 1]; /* floor((2^64 - 1) / r) for digit stepping */
+    /* perm, n <= 16: the last k = min(n, SB_SUFFIX) positions come from tables indexed by
+     * rank mod k!: which remaining value goes where (nibble t of suf_idx), their Lehmer digits,
+     * and their shares of the digit sums. */
+    uint32_t suf_idx[120];
+    uint8_t suf_dig[120][8];
+    uint64_t suf_sl[120], suf_sr[120];
 } sb_space;
+
+#define SB_SUFFIX 5 /* suffix positions decoded by table (5! = 120 entries) */
 
 /* Chooses the space for BFS from `central` (m values) under the given generators.  Returns
  * SB_ELIMIT (with a reason in `why`) when no perfect hash fits 63 bits. */
@@ -90,7 +99,9 @@ typedef struct sb_unranker {
     uint64_t word[SB_RANK_MAX_PERM + 1];  /* packed prefix of positions < i */
     /* prefix sums of digit * wl and digit * wr over positions < i (neighbour.h) */
     uint64_t sl[SB_RANK_MAX_PERM + 1], sr[SB_RANK_MAX_PERM + 1];
-    uint32_t flips; /* signed: flip bits */
+    uint32_t flips;  /* signed: flip bits */
+    bool pvalid;     /* the prefix path (sb_unranker_seek_perm) is initialised */
+    uint64_t prefix; /* rank / k! of the prefix path */
 } sb_unranker;
 
 void sb_unranker_init(sb_unranker *u, const sb_space *s);
@@ -106,7 +117,8 @@ void sb_unranker_seek_general(sb_unranker *u, uint64_t rank, uint64_t *words);
 
 /* Rebuilds positions from..n-1 from the digits: position i takes the digit-th unused value
  * (avail lists the unused values as nibbles in increasing order) and removes it. */
-static inline void sb_unranker_rebuild(sb_unranker *u, int n, int from)
+static inline __attribute__((always_inline)) void sb_unranker_rebuild(sb_unranker *u, int n,
+                                                                      int from)
 {
     const uint64_t *wl = u->space->wl, *wr = u->space->wr;
     for (int i = from; i < n; i++) {
@@ -121,7 +133,8 @@ static inline void sb_unranker_rebuild(sb_unranker *u, int n, int from)
 
 /* Adds delta to the mixed-radix digits (digit i has radix n - i); returns the most significant
  * position that changed. */
-static inline int sb_unranker_add(sb_unranker *u, int n, uint64_t delta)
+static inline __attribute__((always_inline)) int sb_unranker_add(sb_unranker *u, int n,
+                                                                 uint64_t delta)
 {
     int lowest = n;
     for (int i = n - 2; i >= 0 && delta; i--) {
@@ -146,6 +159,69 @@ static inline int sb_unranker_add(sb_unranker *u, int n, uint64_t delta)
         lowest = i;
     }
     return lowest;
+}
+
+/* Restarts the prefix path: digits of the prefix index, positions 0..p-1 rebuilt. */
+void sb_unranker_restart_prefix(sb_unranker *u, uint64_t prefix, int p, int k);
+
+/* Adds delta to the digits at positions top, top-1, ... (digit i has radix n - i); returns the
+ * most significant position that changed. */
+static inline __attribute__((always_inline)) int sb_unranker_add_at(sb_unranker *u, int n, int top,
+                                                                    uint64_t delta)
+{
+    int lowest = top + 1;
+    for (int i = top; i >= 0 && delta; i--) {
+        uint64_t radix = (uint64_t)(n - i), t = u->digit[i] + delta;
+        if (t < radix) {
+            u->digit[i] = (uint8_t)t;
+            delta = 0;
+        } else if (t < 2 * radix) {
+            u->digit[i] = (uint8_t)(t - radix);
+            delta = 1;
+        } else {
+            uint64_t q = (uint64_t)(((unsigned __int128)t * u->space->recip[radix]) >> 64);
+            uint64_t r = t - q * radix;
+            while (r >= radix) {
+                q++;
+                r -= radix;
+            }
+            u->digit[i] = (uint8_t)r;
+            delta = q;
+        }
+        lowest = i;
+    }
+    return lowest;
+}
+
+/* The one-word permutation path, with n a compile-time constant at the call site.  The rank
+ * splits into a prefix index (rank / k!) stepped incrementally like an odometer, and a suffix
+ * index (rank mod k!) decoded by table: consecutive current states mostly share the prefix, so
+ * the common case is a table lookup and k nibble moves.  Returns the packed state; digits and
+ * digit sums are left in u for neighbour.h. */
+static inline __attribute__((always_inline)) uint64_t
+sb_unranker_seek_perm(sb_unranker *u, uint64_t rank, const int n)
+{
+    const sb_space *s = u->space;
+    const int k = n < SB_SUFFIX ? n : SB_SUFFIX, p = n - k;
+    const uint64_t kf = sb_fact(k);
+    const uint64_t q = rank / kf, j = rank - q * kf;
+    if (!u->pvalid || q < u->prefix) {
+        sb_unranker_restart_prefix(u, q, p, k);
+    } else if (q > u->prefix) {
+        sb_unranker_rebuild(u, p, sb_unranker_add_at(u, n, p - 1, q - u->prefix));
+        u->prefix = q;
+    }
+    const uint64_t a = u->avail[p];
+    const uint32_t idx = s->suf_idx[j];
+    uint64_t w = u->word[p];
+#pragma GCC unroll 8
+    for (int t = 0; t < k; t++)
+        w |= ((a >> (4 * ((idx >> (4 * t)) & 15u))) & 15u) << (4 * (p + t));
+    memcpy(&u->digit[p], s->suf_dig[j], 8);
+    u->sl[n] = u->sl[p] + s->suf_sl[j];
+    u->sr[n] = u->sr[p] + s->suf_sr[j];
+    u->rank = rank;
+    return w;
 }
 
 static inline void sb_unranker_seek(sb_unranker *u, uint64_t rank, uint64_t *words)

@@ -107,38 +107,38 @@ static inline void send_neighbour(full *f, uint64_t r)
 
 /* One-word permutations with m fixed at compile time (instantiated per m by the switch).
  * Rotations and adjacent swaps get their ranks from the unranker's digits (neighbour.h). */
-static inline __attribute__((always_inline)) void expand_perm1(full *f, uint64_t s, const int m)
+static inline __attribute__((always_inline)) void expand_perm1(full *f, uint64_t r, const int m)
 {
     const sb_unranker *u = &f->unranker;
+    const uint64_t s = sb_unranker_seek_perm(&f->unranker, r, m);
     for (int g = 0; g < f->ngens; g++) {
-        uint64_t r;
+        uint64_t nb;
         switch (f->shapes[g].kind) {
         case SB_SHAPE_ROT_LEFT:
-            r = sb_rank_rot_left(u, s);
+            nb = sb_rank_rot_left(u, s);
             break;
         case SB_SHAPE_ROT_RIGHT:
-            r = sb_rank_rot_right(u, s);
+            nb = sb_rank_rot_right(u, s);
             break;
         case SB_SHAPE_ADJ_SWAP:
-            r = sb_rank_adj_swap(u, s, f->shapes[g].pos);
+            nb = sb_rank_adj_swap(u, s, f->shapes[g].pos);
             break;
         default:
-            r = sb_perm_rank1_fixed(sb_genprog_apply1(&f->progs[g], s), m);
+            nb = sb_perm_rank1_fixed(sb_genprog_apply1(&f->progs[g], s), m);
         }
-        send_neighbour(f, r);
+        send_neighbour(f, nb);
     }
 }
 
 #define EXPAND_CASE(M)                                                                             \
     case M:                                                                                        \
-        expand_perm1(f, s[0], M);                                                                  \
+        expand_perm1(f, r, M);                                                                     \
         return;
 
 static void expand_state(full *f, uint64_t r)
 {
     uint64_t s[SB_MAX_WORDS], nb[SB_MAX_WORDS];
     const sb_space *sp = &f->space;
-    sb_unranker_seek(&f->unranker, r, s);
     if (sp->kind == SB_SPACE_PERM && sp->codec.nw == 1 && sp->codec.width == 4) {
         switch (sp->m) {
             EXPAND_CASE(4)
@@ -158,6 +158,7 @@ static void expand_state(full *f, uint64_t r)
             break;
         }
     }
+    sb_unranker_seek(&f->unranker, r, s);
     for (int g = 0; g < f->ngens; g++) {
         sb_genprog_apply(&f->progs[g], sp->codec.nw, s, nb);
         send_neighbour(f, sb_space_rank(sp, nb));

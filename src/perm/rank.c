@@ -66,6 +66,29 @@ static int init_multiset(sb_space *s, const uint8_t *central, int m, char *why, 
     return 0;
 }
 
+static void perm_digits(uint64_t rank, int m, uint8_t *digit);
+static void perm_unrank_elems(uint64_t rank, int m, uint8_t *e);
+
+/* Suffix tables of the prefix path of the unranker (rank.h). */
+static void set_suffix_tables(sb_space *s)
+{
+    const int n = s->n, k = n < SB_SUFFIX ? n : SB_SUFFIX, p = n - k;
+    for (uint64_t j = 0; j < s->fact[k]; j++) {
+        uint8_t idx[SB_SUFFIX], dig[SB_SUFFIX];
+        perm_unrank_elems(j, k, idx);
+        perm_digits(j, k, dig);
+        s->suf_idx[j] = 0;
+        s->suf_sl[j] = s->suf_sr[j] = 0;
+        memset(s->suf_dig[j], 0, sizeof s->suf_dig[j]);
+        for (int t = 0; t < k; t++) {
+            s->suf_idx[j] |= (uint32_t)idx[t] << (4 * t);
+            s->suf_dig[j][t] = dig[t];
+            s->suf_sl[j] += dig[t] * s->wl[p + t];
+            s->suf_sr[j] += dig[t] * s->wr[p + t];
+        }
+    }
+}
+
 /* Weights and subset-sum tables for neighbour ranks from Lehmer digits (neighbour.h). */
 static void set_digit_tables(sb_space *s)
 {
@@ -137,6 +160,8 @@ int sb_space_init(sb_space *s, const uint8_t *central, int m, int ngens, const u
     }
     if (s->kind != SB_SPACE_MULTISET)
         set_digit_tables(s);
+    if (s->kind != SB_SPACE_MULTISET && s->n <= 16)
+        set_suffix_tables(s);
     return 0;
 }
 
@@ -339,6 +364,18 @@ void sb_unranker_restart(sb_unranker *u, uint64_t prank)
     sb_unranker_rebuild(u, n, 0);
     u->valid = true;
     u->rank = prank;
+}
+
+void sb_unranker_restart_prefix(sb_unranker *u, uint64_t prefix, int p, int k)
+{
+    const sb_space *s = u->space;
+    perm_digits(prefix * s->fact[k], s->n, u->digit);
+    u->avail[0] = 0xfedcba9876543210ULL;
+    u->word[0] = 0;
+    u->sl[0] = u->sr[0] = 0;
+    sb_unranker_rebuild(u, p, 0);
+    u->pvalid = true;
+    u->prefix = prefix;
 }
 
 /* Spreads the low 16 bits of x into the low bit of 16 nibbles. */

@@ -271,13 +271,61 @@ static void test_neighbour_shapes(void **state)
     assert_int_equal(sb_shape_of(swap02, 5).kind, SB_SHAPE_GENERIC);
 }
 
+/* The prefix path (constant n) gives the same states, digits and neighbour ranks. */
+static void check_seek_perm(const int n)
+{
+    uint8_t c[16];
+    identity(c, n);
+    uint8_t flat[3 * 16];
+    for (int i = 0; i < n; i++) {
+        flat[i] = (uint8_t)((i + 1) % n);
+        flat[n + i] = (uint8_t)((i + n - 1) % n);
+        flat[2 * n + i] = (uint8_t)i;
+    }
+    flat[2 * n] = 1;
+    flat[2 * n + 1] = 0;
+    sb_space s;
+    char why[128];
+    assert_int_equal(sb_space_init(&s, c, n, 3, flat, why, sizeof why), 0);
+    sb_unranker u, g;
+    sb_unranker_init(&u, &s);
+    sb_unranker_init(&g, &s);
+    uint64_t r = 0;
+    for (uint64_t t = 0; r < s.size && t < 200000; t++) {
+        uint64_t w = sb_unranker_seek_perm(&u, r, n), want;
+        sb_unranker_seek(&g, r, &want);
+        assert_true(w == want);
+        assert_memory_equal(u.digit, g.digit, (size_t)n);
+        assert_true(u.sl[n] == g.sl[n] && u.sr[n] == g.sr[n]);
+        assert_true(sb_rank_rot_left(&u, w) == sb_rank_rot_left(&g, want));
+        assert_true(sb_rank_adj_swap(&u, w, 0) == sb_rank_adj_swap(&g, want, 0));
+        uint64_t gap = t % 4 == 0 ? 1 : 1 + sb_rand64(23, (uint64_t)n, t) % (t % 4 == 1 ? 7 : 5000);
+        r += gap;
+    }
+    /* backwards restarts */
+    uint64_t w = sb_unranker_seek_perm(&u, 3, n), want;
+    sb_space_unrank(&s, 3, &want);
+    assert_true(w == want);
+}
+
+static void test_seek_perm(void **state)
+{
+    (void)state;
+    check_seek_perm(3);
+    check_seek_perm(5);
+    check_seek_perm(6);
+    check_seek_perm(9);
+    check_seek_perm(12);
+    check_seek_perm(16);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_perm_whole),       cmocka_unit_test(test_signed_whole),
         cmocka_unit_test(test_multiset_whole),   cmocka_unit_test(test_samples_n20),
         cmocka_unit_test(test_too_big),          cmocka_unit_test(test_unranker),
-        cmocka_unit_test(test_neighbour_shapes),
+        cmocka_unit_test(test_neighbour_shapes), cmocka_unit_test(test_seek_perm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
