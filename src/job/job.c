@@ -468,13 +468,20 @@ int sb_job_check_budget(const sb_job *job, const sb_ctx *ctx, sb_mem_estimate *e
         uint64_t scalable = est->bytes_total - est->bytes_fixed * (uint64_t)ctx->size;
         uint64_t room = budget > est->bytes_fixed ? budget - est->bytes_fixed : 0;
         uint64_t ranks = room ? (scalable + room - 1) / room : 0;
+        char fits[96], fixed[32];
+        sb_fmt_bytes(fixed, sizeof fixed, (double)est->bytes_fixed);
+        if (ranks > 0)
+            snprintf(fits, sizeof fits, "it would fit on %llu ranks", (unsigned long long)ranks);
+        else
+            snprintf(fits, sizeof fits, "no number of ranks fits (buffers alone need %s per rank)",
+                     fixed);
         sb_diag_add(diag,
                     "%s: memory: %s mode needs %s per rank on %d ranks (%s), but the budget is %s "
-                    "per rank (%s); it would fit on %llu ranks, or raise memory_per_rank",
+                    "per rank (%s); %s, or raise memory_per_rank",
                     job->path, est->mode, need, ctx->size, est->detail, have,
                     job->memory_per_rank_set ? "memory_per_rank"
                                              : "available memory / ranks on the node",
-                    (unsigned long long)ranks);
+                    fits);
     }
     return SB_EBUDGET;
 }

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Full mode from the command line: engine choice (auto/full/frontier), the memory budget's
+# refusal message, auto falling back to frontier when the budget is too small, and the distance
+# table written to the result file (read back with h5py: its histogram is the growth function).
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+job() { # job NAME BODY...: writes $SB_SCRATCH/NAME.yaml
+    local name=$1
+    shift
+    printf '%s\n' "kind: growth" "output: $SB_SCRATCH/$name.h5" "$@" >"$SB_SCRATCH/$name.yaml"
+    echo "$SB_SCRATCH/$name.yaml"
+}
+
+# --- auto picks full when it fits, and says so ---------------------------------------------
+j=$(job auto "growth:" "  generators: { family: lrx, n: 9 }")
+expect_rc 0 "$SB_BINARY" validate "$j"
+check_contains "validate: auto chooses full" "$SB_OUT" "# mode: full -- auto: full mode"
+for np in 1 2 4; do
+    expect_rc 0 mpirun_sb "$np" run "$j" --force
+    check_contains "run at $np ranks: full mode in the header" "$SB_ERR" "full mode"
+    check_contains "run at $np ranks: JSON says full" "$SB_OUT" '"mode":"full"'
+    check_contains "run at $np ranks: 9! states" "$SB_OUT" '"num_states":362880'
+done
+
+# --- mode: full over the budget is refused before any work ----------------------------------
+j=$(job toobig "memory_per_rank: \"50 MB\"" "growth:" "  generators: { family: lrx, n: 12 }" \
+    "  mode: full")
+expect_rc 2 "$SB_BINARY" validate "$j"
+check_contains "budget refusal names the need" "$SB_ERR" "full mode needs"
+check_contains "budget refusal names the budget" "$SB_ERR" "but the budget is 50.0 MB per rank"
+check_matches "budget refusal says how many ranks would fit" "$SB_ERR" "would fit on [0-9]+ ranks"
+expect_rc 2 mpirun_sb 2 run "$j"
+check_contains "run refuses too" "$SB_ERR" "full mode needs"
+check_absent "nothing written" "$SB_SCRATCH/toobig.h5"
+check_absent "no partial result" "$SB_SCRATCH/toobig.h5.partial"
+# The ranks that would fit: on that many ranks the same budget is enough (checked at 4 ranks,
+# what 137 MB over a 50 MB budget with 16 MB of fixed buffers per rank works out to).
+check_contains "the count of ranks that fit" "$SB_ERR" "it would fit on 4 ranks"
+expect_rc 0 mpirun_sb 4 validate "$j"
+check_contains "on 4 ranks it fits" "$SB_OUT" "# mode: full"
+j=$(job tiny "memory_per_rank: \"1 MB\"" "growth:" "  generators: { family: lrx, n: 12 }" \
+    "  mode: full")
+expect_rc 2 "$SB_BINARY" validate "$j"
+check_contains "a budget below the fixed buffers" "$SB_ERR" "no number of ranks fits (buffers alone"
+
+# --- auto with a small budget falls back to frontier and says why ---------------------------
+j=$(job fallback "memory_per_rank: \"9 MB\"" "growth:" "  generators: { family: lrx, n: 9 }")
+expect_rc 0 "$SB_BINARY" validate "$j"
+check_contains "validate: auto falls back" "$SB_OUT" "auto: frontier mode, since full mode needs"
+expect_rc 0 mpirun_sb 2 run "$j"
+check_contains "run: falls back to frontier and says so" "$SB_ERR" "auto: frontier mode, since"
+check_contains "run: JSON says frontier" "$SB_OUT" '"mode":"frontier"'
+check_contains "run: same growth" "$SB_OUT" '"num_states":362880'
+
+# --- full mode impossible (no 63-bit perfect hash) ------------------------------------------
+j=$(job nohash "growth:" "  generators: { family: lrx, n: 21 }" "  mode: full")
+expect_rc 2 "$SB_BINARY" validate "$j"
+check_matches "mode full without a perfect hash: the key and the reason" "$SB_ERR" \
+    ":[0-9]+:[0-9]+: growth.mode: full mode is not possible: 21! states"
+j=$(job nohash2 "growth:" "  generators: { family: lrx, n: 8 }" "  mode: frontier" \
+    "  store_distances: true")
+expect_rc 2 "$SB_BINARY" validate "$j"
+check_contains "distances need full mode" "$SB_ERR" "growth.store_distances: a distance table needs"
+
+# --- the distance table ---------------------------------------------------------------------
+for spec in "lrx:8::perm-lex" "burnt_pancake:5::signed-perm-lex" "lrx:10:0110110110:multiset-lex" \
+    "lx:7::perm-lex"; do
+    IFS=: read -r fam n central scheme <<<"$spec"
+    lines=("growth:" "  generators: { family: $fam, n: $n }" "  store_distances: true")
+    [ -n "$central" ] && lines+=("  central_state: \"$central\"")
+    j=$(job "dist-$fam" "${lines[@]}")
+    for np in 1 2 4; do
+        res=$SB_SCRATCH/dist-$fam.h5
+        expect_rc 0 mpirun_sb "$np" run "$j" --force --quiet
+        if ! /usr/bin/python3 -c 'import h5py' 2>/dev/null; then
+            skip "python3-h5py missing: distance table not read back"
+            continue
+        fi
+        /usr/bin/python3 - "$res" >"$SB_SCRATCH/dist.txt" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    d = f["/growth/distances"][:]
+    sizes = f["/growth/layer_sizes"][:]
+    scheme = f["/growth"].attrs["rank_scheme"]
+    hist = np.bincount(d[d != 255], minlength=len(sizes))
+    # the histogram of distances is the growth function; the root has distance 0
+    ok = np.array_equal(hist, sizes) and d.dtype == np.uint8
+    print(scheme, "ok" if ok else "mismatch %s vs %s" % (hist[:8], sizes[:8]), int((d != 255).sum()))
+PY
+        check_contains "$fam n=$n at $np ranks: distance histogram = layer sizes" \
+            "$SB_SCRATCH/dist.txt" "$scheme ok"
+    done
+done
+# The identity has distance 0 and rank 0 in perm-lex; its L neighbour [1..7,0] has distance 1.
+got=$(/usr/bin/python3 - "$SB_SCRATCH/dist-lrx.h5" <<'PY' 2>/dev/null || echo "no h5py"
+import sys, h5py, math
+def rank(p):
+    n, r = len(p), 0
+    for i, v in enumerate(p):
+        r += sum(1 for w in p[i + 1:] if w < v) * math.factorial(n - 1 - i)
+    return r
+with h5py.File(sys.argv[1], "r") as f:
+    d = f["/growth/distances"]
+    print(d[rank([0, 1, 2, 3, 4, 5, 6, 7])], d[rank([1, 2, 3, 4, 5, 6, 7, 0])], d[rank([7, 6, 5, 4, 3, 2, 1, 0])])
+PY
+)
+[ "$got" = "no h5py" ] || check_eq "distances looked up by perm-lex rank (id, L, reversal)" "0 1 16" "$got"
+
+finish
