@@ -3,14 +3,17 @@
 #include "growth/engine.h"
 #include "growth/spec.h"
 
+#include "symbatch/ckpt.h"
 #include "symbatch/codec.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
 #include "symbatch/growth.h"
 #include "symbatch/io.h"
+#include "symbatch/signals.h"
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,37 +200,163 @@ static void print_summary(FILE *out, const sb_job *job, const char *output,
     fflush(out);
 }
 
+/* ---- checkpoints ---------------------------------------------------------------------------- */
+
+/* Rank 0 says why a run cannot start from (or next to) a checkpoint; every rank returns
+ * SB_ECKPT.  The callers' conditions are identical on every rank. */
+static int refuse(const sb_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int refuse(const sb_ctx *ctx, const char *fmt, ...)
+{
+    if (ctx->rank == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        fputs("symbatch: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+    }
+    return SB_ECKPT;
+}
+
+/* The engine of a resumed run is the checkpoint's.  Under mode auto a frontier checkpoint
+ * resumes in frontier mode even where full mode would now fit; a full checkpoint needs full
+ * mode, which auto chose against only because it does not fit the budget on these ranks. */
+static int resume_mode(const sb_growth_spec *spec, const sb_ctx *ctx, sb_ckpt *c,
+                       const sb_mem_estimate *est, const char **mode)
+{
+    char theirs[32];
+    int err = sb_ckpt_get_str(c, "fingerprint.growth.mode", theirs, sizeof theirs);
+    if (err || spec->mode != SB_MODE_AUTO || strcmp(theirs, *mode) == 0)
+        return err;
+    if (strcmp(theirs, "frontier") == 0) {
+        *mode = "frontier";
+        return 0;
+    }
+    return refuse(ctx,
+                  "cannot resume from '%s': it was written in full mode, which does not fit the "
+                  "memory budget on %d ranks (%s); resume on more ranks or raise memory_per_rank",
+                  c->path, ctx->size, est && est->note[0] ? est->note : "auto chose frontier");
+}
+
+/* Opens the checkpoint to resume from and checks that it belongs to this job. */
+static int open_resume(const sb_job *job, const sb_ctx *ctx, const sb_mem_estimate *est, sb_ckpt *c,
+                       const char *path, const char **mode)
+{
+    char kind[32], why[2600];
+    int err = sb_ckpt_open(c, ctx, path);
+    if (err)
+        return err;
+    err = sb_ckpt_get_str(c, "kind", kind, sizeof kind);
+    if (!err && strcmp(kind, "growth") != 0)
+        err = refuse(ctx, "cannot resume from '%s': it is a checkpoint of a %s job", path, kind);
+    if (!err)
+        err = resume_mode(job->spec, ctx, c, est, mode);
+    sb_growth_fp fp;
+    sb_growth_fingerprint(job->spec, *mode, &fp);
+    if (!err && sb_growth_fp_check(c, &fp, why, sizeof why) == SB_ECKPT)
+        err = refuse(ctx, "cannot resume from '%s': %s", path, why);
+    if (err)
+        sb_ckpt_close(c);
+    return err;
+}
+
+/* Before any work: --resume opens the checkpoint; a fresh run is refused while one exists
+ * (--force removes it: the user asked to start over). */
+static int prepare_checkpoint(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts,
+                              sb_ckpt *c, const char *path, const char **mode)
+{
+    if (opts->resume)
+        return open_resume(job, ctx, opts->estimate, c, path, mode);
+    bool exists = false;
+    int err = sb_ckpt_exists(ctx, path, &exists);
+    if (err || !exists)
+        return err;
+    if (!opts->force)
+        return refuse(ctx,
+                      "checkpoint '%s' exists: pass --resume to continue, or --force to start "
+                      "over",
+                      path);
+    return sb_ckpt_remove(ctx, path);
+}
+
+static void print_start(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts,
+                        const char *mode, FILE *out)
+{
+    const sb_growth_spec *spec = job->spec;
+    const sb_mem_estimate *est = opts->estimate;
+    if (ctx->rank != 0 || !out)
+        return;
+    fprintf(out, "symbatch: growth of %s n=%d (%d generators, %s) on %d ranks, %s mode\n",
+            spec->gens.family, spec->gens.n, spec->gens.ngens,
+            spec->gens.inverse_closed ? "undirected" : "directed", ctx->size, mode);
+    if (est && est->note[0])
+        fprintf(out, "symbatch: %s\n", est->note);
+}
+
+/* Runs the engine with the signal handlers in place (SIGTERM, SIGUSR1: checkpoint and stop). */
+static int run_engine(const sb_growth_spec *spec, const sb_ctx *ctx, const char *mode,
+                      sb_growth_progress *prog, sb_growth_result *r)
+{
+    sb_signals *sig = NULL;
+    int err = sb_ctx_agree(ctx, sb_signals_install(&sig));
+    if (!err && strcmp(mode, "full") == 0)
+        err = sb_growth_full(spec, ctx, prog, r);
+    else if (!err)
+        err = sb_growth_frontier(spec, ctx, prog, r);
+    sb_signals_restore(sig);
+    return err;
+}
+
+/* The result is complete: its checkpoint is not needed any more. */
+static void remove_checkpoint(const sb_ctx *ctx, const char *path)
+{
+    if (sb_ckpt_remove(ctx, path) != 0 && ctx->rank == 0)
+        fprintf(stderr,
+                "symbatch: warning: the result is complete, but checkpoint '%s' could "
+                "not be removed; remove it before running this job again\n",
+                path);
+}
+
 static int growth_run(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts)
 {
     const sb_growth_spec *spec = job->spec;
     const char *output = opts->output_override ? opts->output_override : job->output;
-    sb_h5 h;
-    int err = sb_h5_create(&h, ctx, job, output, opts->force);
+    const sb_mem_estimate *est = opts->estimate;
+    const char *mode = est && strcmp(est->mode, "full") == 0 ? "full" : "frontier";
+    char ckpath[4096 + 16];
+    sb_ckpt resume;
+    memset(&resume, 0, sizeof resume);
+    if (sb_ckpt_path(ckpath, sizeof ckpath, output))
+        return SB_EINPUT;
+    int err = prepare_checkpoint(job, ctx, opts, &resume, ckpath, &mode);
     if (err)
         return err;
+    sb_h5 h;
+    err = sb_h5_create(&h, ctx, job, output, opts->force);
+    if (err) {
+        sb_ckpt_close(&resume);
+        return err;
+    }
+    sb_growth_ckpt g = {.path = ckpath,
+                        .every = job->checkpoint_every,
+                        .job = job,
+                        .resume = opts->resume ? &resume : NULL};
+    sb_growth_progress prog = {
+        .out = opts->quiet ? NULL : opts->progress, .t_start = sb_now(), .ckpt = &g};
     sb_growth_result r;
     memset(&r, 0, sizeof r);
-    sb_growth_progress prog = {.out = opts->quiet ? NULL : opts->progress, .t_start = sb_now()};
-    const sb_mem_estimate *est = opts->estimate;
-    bool use_full = est && strcmp(est->mode, "full") == 0;
-    if (ctx->rank == 0 && prog.out) {
-        fprintf(prog.out, "symbatch: growth of %s n=%d (%d generators, %s) on %d ranks, %s mode\n",
-                spec->gens.family, spec->gens.n, spec->gens.ngens,
-                spec->gens.inverse_closed ? "undirected" : "directed", ctx->size,
-                use_full ? "full" : "frontier");
-        if (est && est->note[0])
-            fprintf(prog.out, "symbatch: %s\n", est->note);
-    }
-    if (use_full)
-        err = sb_growth_full(spec, ctx, &prog, &r);
-    else
-        err = sb_growth_frontier(spec, ctx, &prog, &r);
+    print_start(job, ctx, opts, mode, prog.out);
+    err = run_engine(spec, ctx, mode, &prog, &r);
+    sb_ckpt_close(&resume);
     if (!err)
         err = write_growth(&h, spec, &r);
     if (!err)
         err = sb_h5_commit(&h, 0);
     else
         sb_h5_abort(&h);
+    if (!err)
+        remove_checkpoint(ctx, ckpath);
     if (!err && ctx->rank == 0 && opts->summary)
         print_summary(opts->summary, job, output, &r, ctx);
     sb_growth_result_free(&r);
