@@ -38,9 +38,9 @@ static inline void sb_codec_unpack(const sb_codec *c, const uint64_t *words, uin
 }
 
 typedef struct sb_genop {
-    uint64_t mask;    /* bits of the source word that move */
-    int16_t shift;    /* > 0: right shift, < 0: left shift */
-    uint8_t rs, ls;   /* the same as two shifts, one of them 0: no branch in the hot loop */
+    uint64_t mask;  /* bits of the source word that move */
+    int16_t shift;  /* > 0: right shift, < 0: left shift */
+    uint8_t rs, ls; /* the same as two shifts, one of them 0: no branch in the hot loop */
     uint8_t src, dst;
 } sb_genop;
 
