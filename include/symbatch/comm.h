@@ -64,8 +64,15 @@ static inline void sb_xchg_put4(sb_xchg *x, int dest, uint32_t item);
 static inline void sb_xchg_put8(sb_xchg *x, int dest, uint64_t item);
 
 /* One collective round.  `more_local` says whether this rank will stage more items after this
- * round; `*more_any` returns whether any rank will.  Errors are agreed over all ranks. */
+ * round; `*more_any` returns whether any rank will.  A failure of the sink on any rank is
+ * returned on every rank in the following round (SB_EPEER on the others); after the last
+ * round, agree on sb_xchg_error() (e.g. with sb_ctx_agree) before trusting the result. */
 int sb_xchg_round(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, int *more_any);
+/* The failure this rank recorded (its sink's, or one given to sb_xchg_fail), or 0. */
+int sb_xchg_error(const sb_xchg *x);
+/* Records a local failure: the next round returns an error on every rank, so a rank that
+ * cannot go on still stops in step with the others (no rank is left waiting in a round). */
+void sb_xchg_fail(sb_xchg *x, int err);
 
 /* Statistics since creation: items and bytes sent to other ranks, rounds, seconds spent in the
  * collectives. */
@@ -87,7 +94,8 @@ struct sb_xchg {
     unsigned char *sendbuf, *recvbuf; /* sendbuf: destination d at d * per_dest items */
     size_t recv_cap;                  /* items */
     int *sendcounts, *sdispls, *recvcounts, *rdispls; /* in bytes, size ranks each */
-    uint64_t *counts_out, *counts_in;                 /* item counts + more flag */
+    uint64_t *counts_out, *counts_in;                 /* item counts + flags */
+    int err;                                          /* the sink's failure, if any */
     sb_xchg_stats stats;
 };
 

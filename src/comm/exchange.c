@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The high bit of each exchanged count carries the sender's "more" flag. */
+/* The two high bits of each exchanged count carry the sender's "more" and "failed" flags. */
 #define MORE_FLAG (1ULL << 63)
+#define ERR_FLAG  (1ULL << 62)
 
 int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t capacity_items)
 {
@@ -87,44 +88,34 @@ static size_t describe_sends(sb_xchg *x)
     return staged;
 }
 
-static int ensure_recv(sb_xchg *x, size_t items)
-{
-    if (items <= x->recv_cap)
-        return 0;
-    unsigned char *b = realloc(x->recvbuf, items * x->item_size);
-    if (!b)
-        return SB_ENOMEM;
-    x->recvbuf = b;
-    x->recv_cap = items;
-    return 0;
-}
-
 int sb_xchg_round(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, int *more_any)
 {
     const sb_ctx *ctx = x->ctx;
     const int p = ctx->size;
     double t0 = sb_now();
     size_t staged = describe_sends(x);
+    const uint64_t flags = (more_local ? MORE_FLAG : 0) | (x->err ? ERR_FLAG : 0);
     for (int r = 0; r < p; r++)
-        x->counts_out[r] |= more_local ? MORE_FLAG : 0;
+        x->counts_out[r] |= flags;
     if (MPI_Alltoall(x->counts_out, 1, MPI_UINT64_T, x->counts_in, 1, MPI_UINT64_T, ctx->comm) !=
         MPI_SUCCESS)
         return SB_EMPI;
+    /* Every rank sees every header, so a failure flagged by any rank stops all of them in the
+     * same round: no extra collective is needed to agree. */
     size_t total = 0;
-    int any = more_local;
+    int any = more_local, failed = x->err != 0;
     for (int r = 0; r < p; r++) {
-        if (x->counts_in[r] & MORE_FLAG)
-            any = 1;
-        uint64_t c = x->counts_in[r] & ~MORE_FLAG;
+        any |= (x->counts_in[r] & MORE_FLAG) != 0;
+        failed |= (x->counts_in[r] & ERR_FLAG) != 0;
+        uint64_t c = x->counts_in[r] & ~(MORE_FLAG | ERR_FLAG);
         x->rdispls[r] = (int)(total * x->item_size);
         x->recvcounts[r] = (int)(c * x->item_size);
         total += c;
     }
-    /* A receiver can get up to ranks * capacity items; its byte counts must still fit an int. */
-    int err = total > (size_t)INT_MAX / x->item_size ? SB_ELIMIT : ensure_recv(x, total);
-    err = sb_ctx_agree(ctx, err);
-    if (err)
-        return err;
+    if (failed)
+        return x->err ? x->err : SB_EPEER;
+    /* Each source sends at most per_dest items: the receive buffer (per_dest * ranks) holds a
+     * round whatever happens, so nothing is allocated here. */
     if (MPI_Alltoallv(x->sendbuf, x->sendcounts, x->sdispls, MPI_BYTE, x->recvbuf, x->recvcounts,
                       x->rdispls, MPI_BYTE, ctx->comm) != MPI_SUCCESS)
         return SB_EMPI;
@@ -136,7 +127,22 @@ int sb_xchg_round(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, int 
     memset(x->fill, 0, (size_t)p * sizeof *x->fill);
     x->fullest = 0;
     x->stats.seconds += sb_now() - t0;
-    err = total ? sink(arg, x->recvbuf, total) : 0;
+    /* A sink failure is carried to the others in the next round's headers (and by
+     * sb_xchg_error for the last round). */
+    int err = total ? sink(arg, x->recvbuf, total) : 0;
+    if (err && !x->err)
+        x->err = err;
     *more_any = any;
-    return sb_ctx_agree(ctx, err);
+    return 0;
+}
+
+int sb_xchg_error(const sb_xchg *x)
+{
+    return x->err;
+}
+
+void sb_xchg_fail(sb_xchg *x, int err)
+{
+    if (err && !x->err)
+        x->err = err;
 }

@@ -145,7 +145,7 @@ static int expand_layer(frontier *f)
     int more_any = 1, err = 0;
     f->next.n = 0;
     f->next_clean = 0;
-    while (more_any && !err) {
+    while (more_any) {
         /* A batch: as many states as the exchange can take, next reserved for all of them. */
         size_t batch = sb_xchg_room(f->x) / (size_t)f->ngens;
         if (batch > f->cur.n - i)
@@ -155,9 +155,14 @@ static int expand_layer(frontier *f)
             expand_one(f, sb_sarr_at(&f->cur, i));
         if (!err)
             err = maybe_compact(f);
-        int rc = sb_xchg_round(f->x, i < f->cur.n, receive_candidates, f, &more_any);
-        err = err ? err : rc;
+        /* A local failure still takes part in the round, which then fails on every rank. */
+        sb_xchg_fail(f->x, err);
+        err = sb_xchg_round(f->x, i < f->cur.n, receive_candidates, f, &more_any);
+        if (err)
+            break;
     }
+    if (!err)
+        err = sb_xchg_error(f->x);
     if (!err)
         err = compact_next(f);
     return sb_ctx_agree(f->ctx, err);

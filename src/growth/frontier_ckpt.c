@@ -116,14 +116,16 @@ static int route(frontier *f, const uint64_t *w, size_t n, sb_sarr *out)
             else
                 sb_xchg_put(f->x, dest, s);
         }
-        if (err)
-            i = n; /* stop staging, but keep joining the rounds until nobody has more */
+        /* A local failure still takes part in the round, which then fails on every rank. */
+        sb_xchg_fail(f->x, err);
         int rc = sb_xchg_round(f->x, i < n, sink_append, out, &more_any);
         if (rc) {
             err = err ? err : rc;
             break;
         }
     }
+    if (!err)
+        err = sb_xchg_error(f->x);
     return sb_ctx_agree(f->ctx, err);
 }
 

@@ -11,10 +11,11 @@
 
 struct sb_ckpt;
 
-#define CHUNK_SHIFT 14 /* 16384 states (4 KB of bits) per "has current states" flag */
-#define XCHG_ITEMS  (1u << 20)
-#define LOCAL_BATCH 256
-#define FIELDS_LO   0x5555555555555555ULL
+#define CHUNK_SHIFT    14 /* 16384 states (4 KB of bits) per "has current states" flag */
+#define XCHG_ITEMS     (1u << 20)
+#define LOCAL_BATCH    128 /* ring of pending local marks (a power of two) */
+#define PREFETCH_AHEAD 64  /* marks in flight: about what the core's miss buffers hold */
+#define FIELDS_LO      0x5555555555555555ULL
 
 typedef struct full {
     const sb_ctx *ctx;
@@ -32,7 +33,7 @@ typedef struct full {
     int item_bytes;
     sb_xchg *x;
     uint64_t pending[LOCAL_BATCH];
-    int npending;
+    int npending, pending_head;
     uint8_t *dist;
     int layer;
     uint64_t expanded; /* states expanded in this layer */

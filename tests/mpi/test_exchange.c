@@ -79,6 +79,26 @@ static void run_case(mpicheck *mc, const sb_ctx *ctx, uint64_t per, size_t capac
     sb_xchg_destroy(x);
 }
 
+/* One rank fails in the middle: every rank's next round returns an error, none hangs. */
+static void test_failure(mpicheck *mc, const sb_ctx *ctx)
+{
+    sb_xchg *x;
+    CHECK(mc, sb_xchg_create(&x, ctx, sizeof(item), 64) == 0, "create");
+    sink_state s = {.rank = ctx->rank};
+    int more_any = 1, rounds = 0, rc = 0;
+    while (more_any && rc == 0) {
+        item it = {.src = (uint32_t)ctx->rank, .dest = 0, .seq = (uint64_t)rounds};
+        sb_xchg_put(x, 0, &it);
+        if (rounds == 3 && ctx->rank == ctx->size - 1)
+            sb_xchg_fail(x, SB_ENOMEM);
+        rc = sb_xchg_round(x, 1, sink, &s, &more_any);
+        rounds++;
+    }
+    CHECK(mc, rounds == 4, "stopped after %d rounds, want 4", rounds);
+    CHECK(mc, rc == (ctx->rank == ctx->size - 1 ? SB_ENOMEM : SB_EPEER), "round returned %d", rc);
+    sb_xchg_destroy(x);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -89,6 +109,7 @@ int main(int argc, char **argv)
     run_case(&mc, &ctx, 1, 1);     /* one item per round */
     run_case(&mc, &ctx, 1000, 64); /* many rounds, uneven work per rank */
     run_case(&mc, &ctx, 100000, 1 << 16);
+    test_failure(&mc, &ctx);
     /* Agreement: one rank's error becomes every rank's verdict. */
     int verdict = sb_ctx_agree(&ctx, ctx.rank == ctx.size - 1 ? SB_ENOMEM : 0);
     CHECK(&mc, verdict == (ctx.rank == ctx.size - 1 ? SB_ENOMEM : SB_EPEER), "agree %d", verdict);
