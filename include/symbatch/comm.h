@@ -68,6 +68,15 @@ static inline void sb_xchg_put8(sb_xchg *x, int dest, uint64_t item);
  * returned on every rank in the following round (SB_EPEER on the others); after the last
  * round, agree on sb_xchg_error() (e.g. with sb_ctx_agree) before trusting the result. */
 int sb_xchg_round(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, int *more_any);
+/* Pipelined rounds: sb_xchg_round posts this round's exchange without waiting for it and
+ * delivers the previous round's items instead, so a rank that finishes a batch early goes on
+ * with the next one rather than waiting for the slowest rank at every round.  Every message
+ * then has its full slot size (a fixed-size MPI_Ialltoall), so it suits exchanges whose rounds
+ * are mostly full (full mode); the default is off.  Collective; call before the first round. */
+void sb_xchg_set_pipelined(sb_xchg *x, int on);
+/* Lets MPI move a pipelined exchange along while the caller computes (MPI progresses
+ * non-blocking collectives only inside MPI calls).  Cheap; call every few thousand items. */
+void sb_xchg_progress(sb_xchg *x);
 /* The failure this rank recorded (its sink's, or one given to sb_xchg_fail), or 0. */
 int sb_xchg_error(const sb_xchg *x);
 /* Records a local failure: the next round returns an error on every rank, so a rank that
@@ -88,14 +97,18 @@ sb_xchg_stats sb_xchg_get_stats(const sb_xchg *x);
 struct sb_xchg {
     const sb_ctx *ctx;
     size_t item_size;
-    size_t per_dest;                  /* slots per destination */
-    size_t fullest;                   /* fill of the fullest destination */
-    size_t *fill;                     /* items staged per destination */
-    unsigned char *sendbuf, *recvbuf; /* sendbuf: destination d at d * per_dest items */
-    size_t recv_cap;                  /* items */
+    size_t per_dest; /* slots per destination */
+    size_t stride;   /* bytes per destination block: an 8-byte header, then per_dest items */
+    size_t fullest;  /* fill of the fullest destination */
+    size_t *fill;    /* items staged per destination */
+    unsigned char *sendbuf;  /* the block being staged: destination d at d * stride */
+    unsigned char *spare;    /* pipelined: the block in flight */
+    unsigned char *recvbuf;  /* ranks * stride */
+    int pipelined, inflight; /* sb_xchg_set_pipelined; an exchange is in flight */
+    MPI_Request request;
     int *sendcounts, *sdispls, *recvcounts, *rdispls; /* in bytes, size ranks each */
     uint64_t *counts_out, *counts_in;                 /* item counts + flags */
-    int err;                                          /* the sink's failure, if any */
+    int err; /* the sink's or the caller's failure, if any */
     sb_xchg_stats stats;
 };
 
@@ -109,7 +122,7 @@ static inline unsigned char *sb_xchg__slot(sb_xchg *x, int dest)
     size_t f = x->fill[dest]++;
     if (f + 1 > x->fullest)
         x->fullest = f + 1;
-    return x->sendbuf + ((size_t)dest * x->per_dest + f) * x->item_size;
+    return x->sendbuf + (size_t)dest * x->stride + 8 + f * x->item_size;
 }
 
 static inline void sb_xchg_put(sb_xchg *x, int dest, const void *item)

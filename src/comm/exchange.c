@@ -1,5 +1,7 @@
-/* The batched all-to-all exchange (see comm.h).  Graph500's redistribute in four steps: count
- * per destination, MPI_Alltoall of the counts, prefix sums, MPI_Alltoallv of the payload. */
+/* The batched all-to-all exchange (see comm.h).  Graph500's redistribute: count per
+ * destination, MPI_Alltoall of the counts, prefix sums, MPI_Alltoallv of the payload; items are
+ * staged straight into per-destination blocks, so there is no packing pass.  Pipelined rounds
+ * send the blocks whole with MPI_Ialltoall, the count travelling in each block's header. */
 #include "symbatch/comm.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
@@ -8,9 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The two high bits of each exchanged count carry the sender's "more" and "failed" flags. */
-#define MORE_FLAG (1ULL << 63)
-#define ERR_FLAG  (1ULL << 62)
+/* The two high bits of each count carry the sender's "more" and "failed" flags. */
+#define MORE_FLAG  (1ULL << 63)
+#define ERR_FLAG   (1ULL << 62)
+#define COUNT_MASK (~(MORE_FLAG | ERR_FLAG))
 
 int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t capacity_items)
 {
@@ -23,9 +26,9 @@ int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t ca
         per_dest = 1024;
     if (per_dest == 0)
         per_dest = 1;
-    /* Alltoallv counts and displacements are ints in bytes: keep one round below 2 GiB. */
-    if (per_dest * p > (size_t)INT_MAX / item_size)
-        per_dest = (size_t)INT_MAX / item_size / p;
+    /* Counts and displacements are ints in bytes: keep one round below 2 GiB. */
+    if ((8 + per_dest * item_size) * p > (size_t)INT_MAX)
+        per_dest = ((size_t)INT_MAX / p - 8) / item_size;
     if (per_dest == 0)
         return SB_ELIMIT;
     sb_xchg *x = calloc(1, sizeof *x);
@@ -34,10 +37,11 @@ int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t ca
     x->ctx = ctx;
     x->item_size = item_size;
     x->per_dest = per_dest;
+    x->stride = (8 + per_dest * item_size + 7) / 8 * 8;
+    x->request = MPI_REQUEST_NULL;
     x->fill = calloc(p, sizeof *x->fill);
-    x->sendbuf = malloc(per_dest * p * item_size);
-    x->recv_cap = per_dest * p;
-    x->recvbuf = malloc(x->recv_cap * item_size);
+    x->sendbuf = malloc(x->stride * p);
+    x->recvbuf = malloc(x->stride * p);
     x->sendcounts = calloc(p, sizeof(int));
     x->sdispls = calloc(p, sizeof(int));
     x->recvcounts = calloc(p, sizeof(int));
@@ -53,12 +57,31 @@ int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t ca
     return SB_OK;
 }
 
+void sb_xchg_set_pipelined(sb_xchg *x, int on)
+{
+    if (on && !x->spare)
+        x->spare = malloc(x->stride * (size_t)x->ctx->size);
+    x->pipelined = on && x->spare;
+}
+
+void sb_xchg_progress(sb_xchg *x)
+{
+    int done = 0;
+    if (x->inflight)
+        MPI_Test(&x->request, &done, MPI_STATUS_IGNORE);
+    /* A completed request is now MPI_REQUEST_NULL; the Wait in the next round returns at once. */
+}
+
 void sb_xchg_destroy(sb_xchg *x)
 {
     if (!x)
         return;
+    /* An exchange still in flight (after an error) is finished before its buffers go. */
+    if (x->inflight && x->request != MPI_REQUEST_NULL)
+        MPI_Wait(&x->request, MPI_STATUS_IGNORE);
     free(x->fill);
     free(x->sendbuf);
+    free(x->spare);
     free(x->recvbuf);
     free(x->sendcounts);
     free(x->sdispls);
@@ -74,68 +97,6 @@ sb_xchg_stats sb_xchg_get_stats(const sb_xchg *x)
     return x->stats;
 }
 
-/* The send layout is the slots themselves: counts and displacements only. */
-static size_t describe_sends(sb_xchg *x)
-{
-    const int p = x->ctx->size;
-    size_t staged = 0;
-    for (int r = 0; r < p; r++) {
-        x->counts_out[r] = x->fill[r];
-        x->sdispls[r] = (int)((size_t)r * x->per_dest * x->item_size);
-        x->sendcounts[r] = (int)(x->fill[r] * x->item_size);
-        staged += x->fill[r];
-    }
-    return staged;
-}
-
-int sb_xchg_round(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, int *more_any)
-{
-    const sb_ctx *ctx = x->ctx;
-    const int p = ctx->size;
-    double t0 = sb_now();
-    size_t staged = describe_sends(x);
-    const uint64_t flags = (more_local ? MORE_FLAG : 0) | (x->err ? ERR_FLAG : 0);
-    for (int r = 0; r < p; r++)
-        x->counts_out[r] |= flags;
-    if (MPI_Alltoall(x->counts_out, 1, MPI_UINT64_T, x->counts_in, 1, MPI_UINT64_T, ctx->comm) !=
-        MPI_SUCCESS)
-        return SB_EMPI;
-    /* Every rank sees every header, so a failure flagged by any rank stops all of them in the
-     * same round: no extra collective is needed to agree. */
-    size_t total = 0;
-    int any = more_local, failed = x->err != 0;
-    for (int r = 0; r < p; r++) {
-        any |= (x->counts_in[r] & MORE_FLAG) != 0;
-        failed |= (x->counts_in[r] & ERR_FLAG) != 0;
-        uint64_t c = x->counts_in[r] & ~(MORE_FLAG | ERR_FLAG);
-        x->rdispls[r] = (int)(total * x->item_size);
-        x->recvcounts[r] = (int)(c * x->item_size);
-        total += c;
-    }
-    if (failed)
-        return x->err ? x->err : SB_EPEER;
-    /* Each source sends at most per_dest items: the receive buffer (per_dest * ranks) holds a
-     * round whatever happens, so nothing is allocated here. */
-    if (MPI_Alltoallv(x->sendbuf, x->sendcounts, x->sdispls, MPI_BYTE, x->recvbuf, x->recvcounts,
-                      x->rdispls, MPI_BYTE, ctx->comm) != MPI_SUCCESS)
-        return SB_EMPI;
-    uint64_t self = x->fill[ctx->rank];
-    x->stats.items_sent += staged;
-    x->stats.items_remote += staged - self;
-    x->stats.bytes_remote += (staged - self) * x->item_size;
-    x->stats.rounds++;
-    memset(x->fill, 0, (size_t)p * sizeof *x->fill);
-    x->fullest = 0;
-    x->stats.seconds += sb_now() - t0;
-    /* A sink failure is carried to the others in the next round's headers (and by
-     * sb_xchg_error for the last round). */
-    int err = total ? sink(arg, x->recvbuf, total) : 0;
-    if (err && !x->err)
-        x->err = err;
-    *more_any = any;
-    return 0;
-}
-
 int sb_xchg_error(const sb_xchg *x)
 {
     return x->err;
@@ -145,4 +106,146 @@ void sb_xchg_fail(sb_xchg *x, int err)
 {
     if (err && !x->err)
         x->err = err;
+}
+
+/* Headers and bookkeeping of the staged blocks; returns the flags sent with them. */
+static uint64_t seal_blocks(sb_xchg *x, int more_local, size_t *staged)
+{
+    const int p = x->ctx->size;
+    const uint64_t flags = (more_local ? MORE_FLAG : 0) | (x->err ? ERR_FLAG : 0);
+    *staged = 0;
+    for (int r = 0; r < p; r++) {
+        uint64_t h = x->fill[r] | flags;
+        memcpy(x->sendbuf + (size_t)r * x->stride, &h, 8);
+        x->counts_out[r] = h;
+        x->sdispls[r] = (int)((size_t)r * x->stride + 8);
+        x->sendcounts[r] = (int)(x->fill[r] * x->item_size);
+        *staged += x->fill[r];
+    }
+    return flags;
+}
+
+static void count_round(sb_xchg *x, size_t staged)
+{
+    uint64_t self = x->fill[x->ctx->rank];
+    x->stats.items_sent += staged;
+    x->stats.items_remote += staged - self;
+    x->stats.bytes_remote += (staged - self) * x->item_size;
+    x->stats.rounds++;
+    memset(x->fill, 0, (size_t)x->ctx->size * sizeof *x->fill);
+    x->fullest = 0;
+}
+
+/* Reads the headers that arrived: whether any rank has more, whether any failed. */
+static void read_headers(const sb_xchg *x, const uint64_t *hdr, int *any, int *failed)
+{
+    for (int r = 0; r < x->ctx->size; r++) {
+        *any |= (hdr[r] & MORE_FLAG) != 0;
+        *failed |= (hdr[r] & ERR_FLAG) != 0;
+    }
+}
+
+/* Hands items to the sink; a sink failure is carried to the others in the next headers. */
+static void deliver(sb_xchg *x, const unsigned char *items, size_t count, sb_xchg_sink sink,
+                    void *arg)
+{
+    int err = count ? sink(arg, items, count) : 0;
+    if (err && !x->err)
+        x->err = err;
+}
+
+static int round_sync(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, int *more_any)
+{
+    const sb_ctx *ctx = x->ctx;
+    const int p = ctx->size;
+    double t0 = sb_now();
+    size_t staged;
+    seal_blocks(x, more_local, &staged);
+    if (MPI_Alltoall(x->counts_out, 1, MPI_UINT64_T, x->counts_in, 1, MPI_UINT64_T, ctx->comm) !=
+        MPI_SUCCESS)
+        return SB_EMPI;
+    /* Every rank sees every header, so a failure flagged by any rank stops all of them in the
+     * same round: no extra collective is needed to agree. */
+    int any = more_local, failed = x->err != 0;
+    read_headers(x, x->counts_in, &any, &failed);
+    if (failed)
+        return x->err ? x->err : SB_EPEER;
+    size_t total = 0;
+    for (int r = 0; r < p; r++) {
+        x->rdispls[r] = (int)(total * x->item_size);
+        x->recvcounts[r] = (int)((x->counts_in[r] & COUNT_MASK) * x->item_size);
+        total += x->counts_in[r] & COUNT_MASK;
+    }
+    if (MPI_Alltoallv(x->sendbuf, x->sendcounts, x->sdispls, MPI_BYTE, x->recvbuf, x->recvcounts,
+                      x->rdispls, MPI_BYTE, ctx->comm) != MPI_SUCCESS)
+        return SB_EMPI;
+    count_round(x, staged);
+    x->stats.seconds += sb_now() - t0;
+    deliver(x, x->recvbuf, total, sink, arg);
+    *more_any = any;
+    return 0;
+}
+
+/* Completes the exchange in flight and delivers it, block by block in source order. */
+static int complete_inflight(sb_xchg *x, sb_xchg_sink sink, void *arg, int *any, int *failed)
+{
+    const int p = x->ctx->size;
+    double t0 = sb_now();
+    int rc = MPI_Wait(&x->request, MPI_STATUS_IGNORE);
+    x->inflight = 0;
+    x->stats.seconds += sb_now() - t0;
+    if (rc != MPI_SUCCESS)
+        return SB_EMPI;
+    for (int r = 0; r < p; r++)
+        memcpy(&x->counts_in[r], x->recvbuf + (size_t)r * x->stride, 8);
+    read_headers(x, x->counts_in, any, failed);
+    if (*failed)
+        return 0;
+    for (int r = 0; r < p; r++)
+        deliver(x, x->recvbuf + (size_t)r * x->stride + 8, x->counts_in[r] & COUNT_MASK, sink,
+                arg);
+    return 0;
+}
+
+/* Pipelined: deliver round k-1, post round k.  When round k-1 shows that no rank has more,
+ * nothing is posted (nobody staged anything since) and the exchange is over. */
+static int round_pipelined(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg,
+                           int *more_any)
+{
+    const sb_ctx *ctx = x->ctx;
+    if (x->inflight) {
+        int any = 0, failed = 0;
+        int rc = complete_inflight(x, sink, arg, &any, &failed);
+        if (rc)
+            return rc;
+        if (failed)
+            return x->err ? x->err : SB_EPEER;
+        if (!any) {
+            if (x->fullest > 0 && !x->err)
+                x->err = SB_EINTERNAL; /* staged after promising not to */
+            *more_any = 0;
+            return 0;
+        }
+    }
+    double t0 = sb_now();
+    size_t staged;
+    seal_blocks(x, more_local, &staged);
+    if (MPI_Ialltoall(x->sendbuf, (int)x->stride, MPI_BYTE, x->recvbuf, (int)x->stride, MPI_BYTE,
+                      ctx->comm, &x->request) != MPI_SUCCESS)
+        return SB_EMPI;
+    x->inflight = 1;
+    unsigned char *t = x->sendbuf;
+    x->sendbuf = x->spare;
+    x->spare = t;
+    count_round(x, staged);
+    x->stats.seconds += sb_now() - t0;
+    *more_any = 1;
+    return 0;
+}
+
+int sb_xchg_round(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, int *more_any)
+{
+    if (x->pipelined)
+        return round_pipelined(x, more_local, sink, arg, more_any);
+    return round_sync(x, more_local, sink, arg, more_any);
 }

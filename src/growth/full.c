@@ -204,7 +204,9 @@ static int scan_chunk(full *f, uint64_t c)
             uint64_t off = wi * 32 + (unsigned)__builtin_ctzll(match) / 2;
             match &= match - 1;
             expand_state(f, f->lo + off);
-            f->expanded++;
+            /* let a pipelined exchange progress while this rank computes */
+            if ((++f->expanded & 1023) == 0)
+                sb_xchg_progress(f->x);
         }
     }
     return 0;
@@ -403,7 +405,10 @@ static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_
         memset(f->dist, 255, f->count);
     }
     if (!err)
-        err = sb_xchg_create(&f->x, ctx, (size_t)f->item_bytes, XCHG_ITEMS);
+        err = sb_xchg_create(&f->x, ctx, (size_t)f->item_bytes, sb_full_xchg_items(f->block));
+    /* Pipelined rounds let a rank that finishes its batch early go on with the next one. */
+    if (!err && ctx->size > 1)
+        sb_xchg_set_pipelined(f->x, 1);
     if (err)
         return err;
     uint64_t root[SB_MAX_WORDS];
@@ -433,8 +438,8 @@ int sb_full_estimate(const sb_growth_spec *spec, int nranks, sb_mem_estimate *ou
         return SB_ELIMIT;
     uint64_t block = (space.size + (uint64_t)nranks - 1) / (uint64_t)nranks;
     int item = block <= (1ULL << 32) ? 4 : 8;
-    /* the send slots and the receive buffer of one round, plus small tables */
-    uint64_t fixed = (uint64_t)XCHG_ITEMS * (uint64_t)(2 * item) + (8u << 20);
+    /* the send slots (two when pipelined) and the receive buffer of one round, small tables */
+    uint64_t fixed = (uint64_t)sb_full_xchg_items(block) * (uint64_t)(3 * item) + (8u << 20);
     double per_state = 0.25 + 2.0 / (1u << CHUNK_SHIFT) + (spec->store_distances ? 1.0 : 0.0);
     double per_rank = (double)block * per_state + (double)fixed;
     out->bytes_fixed = fixed;

@@ -12,7 +12,7 @@
 struct sb_ckpt;
 
 #define CHUNK_SHIFT    14 /* 16384 states (4 KB of bits) per "has current states" flag */
-#define XCHG_ITEMS     (1u << 20)
+#define XCHG_ITEMS_MAX (1u << 22) /* exchange slots per rank: 16 MB of 4-byte offsets */
 #define LOCAL_BATCH    128 /* ring of pending local marks (a power of two) */
 #define PREFETCH_AHEAD 64  /* marks in flight: about what the core's miss buffers hold */
 #define FIELDS_LO      0x5555555555555555ULL
@@ -40,6 +40,19 @@ typedef struct full {
     sb_unranker unranker;
     sb_shape *shapes; /* per generator; all generic unless one-word permutations */
 } full;
+
+/* Exchange slots for a block of `block` states: big rounds for big blocks (fewer
+ * synchronisations), small ones for small spaces (every pipelined round moves its whole
+ * buffer). */
+static inline size_t sb_full_xchg_items(uint64_t block)
+{
+    uint64_t items = block / 16;
+    if (items < 4096)
+        items = 4096;
+    if (items > XCHG_ITEMS_MAX)
+        items = XCHG_ITEMS_MAX;
+    return (size_t)items;
+}
 
 /* Checkpoint hooks (full_ckpt.c): the 2-bit array, the distance table, the layer codes. */
 int sb_full_save(void *engine, struct sb_ckpt *ck);
