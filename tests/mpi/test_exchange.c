@@ -37,10 +37,11 @@ static int sink(void *arg, const void *items, size_t count)
 }
 
 /* Rank r sends (r+1) * per items, to pseudo-random destinations; capacity forces many rounds. */
-static void run_case(mpicheck *mc, const sb_ctx *ctx, uint64_t per, size_t capacity)
+static void run_case(mpicheck *mc, const sb_ctx *ctx, uint64_t per, size_t capacity, int piped)
 {
     sb_xchg *x;
     CHECK(mc, sb_xchg_create(&x, ctx, sizeof(item), capacity) == 0, "create");
+    sb_xchg_set_pipelined(x, piped);
     sink_state s = {.rank = ctx->rank};
     uint64_t mine = per * (uint64_t)(ctx->rank + 1), next = 0;
     uint64_t sent_to[64] = {0}, sent_sum[64] = {0};
@@ -80,10 +81,11 @@ static void run_case(mpicheck *mc, const sb_ctx *ctx, uint64_t per, size_t capac
 }
 
 /* One rank fails in the middle: every rank's next round returns an error, none hangs. */
-static void test_failure(mpicheck *mc, const sb_ctx *ctx)
+static void test_failure(mpicheck *mc, const sb_ctx *ctx, int piped)
 {
     sb_xchg *x;
     CHECK(mc, sb_xchg_create(&x, ctx, sizeof(item), 64) == 0, "create");
+    sb_xchg_set_pipelined(x, piped);
     sink_state s = {.rank = ctx->rank};
     int more_any = 1, rounds = 0, rc = 0;
     while (more_any && rc == 0) {
@@ -92,9 +94,11 @@ static void test_failure(mpicheck *mc, const sb_ctx *ctx)
         if (rounds == 3 && ctx->rank == ctx->size - 1)
             sb_xchg_fail(x, SB_ENOMEM);
         rc = sb_xchg_round(x, 1, sink, &s, &more_any);
+        sb_xchg_progress(x);
         rounds++;
     }
-    CHECK(mc, rounds == 4, "stopped after %d rounds, want 4", rounds);
+    /* pipelined rounds see the flag one round later */
+    CHECK(mc, rounds == 4 + piped, "stopped after %d rounds, want %d", rounds, 4 + piped);
     CHECK(mc, rc == (ctx->rank == ctx->size - 1 ? SB_ENOMEM : SB_EPEER), "round returned %d", rc);
     sb_xchg_destroy(x);
 }
@@ -105,11 +109,13 @@ int main(int argc, char **argv)
     sb_ctx ctx;
     sb_ctx_init(&ctx, MPI_COMM_WORLD);
     mpicheck mc = {.rank = ctx.rank};
-    run_case(&mc, &ctx, 0, 16);    /* nothing to send: one empty round */
-    run_case(&mc, &ctx, 1, 1);     /* one item per round */
-    run_case(&mc, &ctx, 1000, 64); /* many rounds, uneven work per rank */
-    run_case(&mc, &ctx, 100000, 1 << 16);
-    test_failure(&mc, &ctx);
+    for (int piped = 0; piped < 2; piped++) {
+        run_case(&mc, &ctx, 0, 16, piped);    /* nothing to send: one empty round */
+        run_case(&mc, &ctx, 1, 1, piped);     /* one item per round */
+        run_case(&mc, &ctx, 1000, 64, piped); /* many rounds, uneven work per rank */
+        run_case(&mc, &ctx, 100000, 1 << 16, piped);
+        test_failure(&mc, &ctx, piped);
+    }
     /* Agreement: one rank's error becomes every rank's verdict. */
     int verdict = sb_ctx_agree(&ctx, ctx.rank == ctx.size - 1 ? SB_ENOMEM : 0);
     CHECK(&mc, verdict == (ctx.rank == ctx.size - 1 ? SB_ENOMEM : SB_EPEER), "agree %d", verdict);
