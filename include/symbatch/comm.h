@@ -70,9 +70,10 @@ static inline void sb_xchg_put8(sb_xchg *x, int dest, uint64_t item);
 int sb_xchg_round(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, int *more_any);
 /* Pipelined rounds: sb_xchg_round posts this round's exchange without waiting for it and
  * delivers the previous round's items instead, so a rank that finishes a batch early goes on
- * with the next one rather than waiting for the slowest rank at every round.  Every message
- * then has its full slot size (a fixed-size MPI_Ialltoall), so it suits exchanges whose rounds
- * are mostly full (full mode); the default is off.  Collective; call before the first round. */
+ * with the next one rather than waiting for the slowest rank at every round.  The blocks go as
+ * non-blocking point-to-point messages (header and used slots only; receives are posted for a
+ * full block), one per other rank and round: for moderate rank counts.  Collective; call
+ * before the first round. */
 void sb_xchg_set_pipelined(sb_xchg *x, int on);
 /* Lets MPI move a pipelined exchange along while the caller computes (MPI progresses
  * non-blocking collectives only inside MPI calls).  Cheap; call every few thousand items. */
@@ -97,15 +98,16 @@ sb_xchg_stats sb_xchg_get_stats(const sb_xchg *x);
 struct sb_xchg {
     const sb_ctx *ctx;
     size_t item_size;
-    size_t per_dest; /* slots per destination */
-    size_t stride;   /* bytes per destination block: an 8-byte header, then per_dest items */
-    size_t fullest;  /* fill of the fullest destination */
-    size_t *fill;    /* items staged per destination */
-    unsigned char *sendbuf;  /* the block being staged: destination d at d * stride */
-    unsigned char *spare;    /* pipelined: the block in flight */
-    unsigned char *recvbuf;  /* ranks * stride */
+    size_t per_dest;        /* slots per destination */
+    size_t stride;          /* bytes per destination block: an 8-byte header, then per_dest items */
+    size_t fullest;         /* fill of the fullest destination */
+    size_t *fill;           /* items staged per destination */
+    unsigned char *sendbuf; /* the block being staged: destination d at d * stride */
+    unsigned char *spare;   /* pipelined: the block in flight */
+    unsigned char *recvbuf; /* ranks * stride */
     int pipelined, inflight; /* sb_xchg_set_pipelined; an exchange is in flight */
-    MPI_Request request;
+    MPI_Request *requests;   /* pipelined: receives then sends, ranks - 1 each */
+    int nrequests;
     int *sendcounts, *sdispls, *recvcounts, *rdispls; /* in bytes, size ranks each */
     uint64_t *counts_out, *counts_in;                 /* item counts + flags */
     int err; /* the sink's or the caller's failure, if any */

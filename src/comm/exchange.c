@@ -1,7 +1,8 @@
 /* The batched all-to-all exchange (see comm.h).  Graph500's redistribute: count per
  * destination, MPI_Alltoall of the counts, prefix sums, MPI_Alltoallv of the payload; items are
  * staged straight into per-destination blocks, so there is no packing pass.  Pipelined rounds
- * send the blocks whole with MPI_Ialltoall, the count travelling in each block's header. */
+ * send each block with MPI_Isend (header and used slots), the count travelling in the header,
+ * and receive whole-block-sized MPI_Irecv. */
 #include "symbatch/comm.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
@@ -38,7 +39,6 @@ int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t ca
     x->item_size = item_size;
     x->per_dest = per_dest;
     x->stride = (8 + per_dest * item_size + 7) / 8 * 8;
-    x->request = MPI_REQUEST_NULL;
     x->fill = calloc(p, sizeof *x->fill);
     x->sendbuf = malloc(x->stride * p);
     x->recvbuf = malloc(x->stride * p);
@@ -59,17 +59,20 @@ int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t ca
 
 void sb_xchg_set_pipelined(sb_xchg *x, int on)
 {
+    const size_t p = (size_t)x->ctx->size;
     if (on && !x->spare)
-        x->spare = malloc(x->stride * (size_t)x->ctx->size);
-    x->pipelined = on && x->spare;
+        x->spare = malloc(x->stride * p);
+    if (on && !x->requests)
+        x->requests = malloc(2 * p * sizeof *x->requests);
+    x->pipelined = on && x->spare && x->requests;
 }
 
 void sb_xchg_progress(sb_xchg *x)
 {
     int done = 0;
     if (x->inflight)
-        MPI_Test(&x->request, &done, MPI_STATUS_IGNORE);
-    /* A completed request is now MPI_REQUEST_NULL; the Wait in the next round returns at once. */
+        MPI_Testall(x->nrequests, x->requests, &done, MPI_STATUSES_IGNORE);
+    /* Completed requests are now MPI_REQUEST_NULL; the Waitall of the next round skips them. */
 }
 
 void sb_xchg_destroy(sb_xchg *x)
@@ -77,8 +80,9 @@ void sb_xchg_destroy(sb_xchg *x)
     if (!x)
         return;
     /* An exchange still in flight (after an error) is finished before its buffers go. */
-    if (x->inflight && x->request != MPI_REQUEST_NULL)
-        MPI_Wait(&x->request, MPI_STATUS_IGNORE);
+    if (x->inflight)
+        MPI_Waitall(x->nrequests, x->requests, MPI_STATUSES_IGNORE);
+    free(x->requests);
     free(x->fill);
     free(x->sendbuf);
     free(x->spare);
@@ -191,7 +195,7 @@ static int complete_inflight(sb_xchg *x, sb_xchg_sink sink, void *arg, int *any,
 {
     const int p = x->ctx->size;
     double t0 = sb_now();
-    int rc = MPI_Wait(&x->request, MPI_STATUS_IGNORE);
+    int rc = MPI_Waitall(x->nrequests, x->requests, MPI_STATUSES_IGNORE);
     x->inflight = 0;
     x->stats.seconds += sb_now() - t0;
     if (rc != MPI_SUCCESS)
@@ -202,17 +206,39 @@ static int complete_inflight(sb_xchg *x, sb_xchg_sink sink, void *arg, int *any,
     if (*failed)
         return 0;
     for (int r = 0; r < p; r++)
-        deliver(x, x->recvbuf + (size_t)r * x->stride + 8, x->counts_in[r] & COUNT_MASK, sink,
-                arg);
+        deliver(x, x->recvbuf + (size_t)r * x->stride + 8, x->counts_in[r] & COUNT_MASK, sink, arg);
     return 0;
+}
+
+/* Posts this round's blocks: a receive of a whole block from every other rank, a send of the
+ * header and the used slots to every other rank; this rank's own block is copied.  Messages of
+ * one pair arrive in order, so rounds cannot mix. */
+static int post_blocks(sb_xchg *x)
+{
+    const sb_ctx *ctx = x->ctx;
+    const int p = ctx->size, me = ctx->rank, tag = 7;
+    int n = 0, rc = MPI_SUCCESS;
+    for (int r = 0; r < p && rc == MPI_SUCCESS; r++) {
+        if (r != me)
+            rc = MPI_Irecv(x->recvbuf + (size_t)r * x->stride, (int)x->stride, MPI_BYTE, r, tag,
+                           ctx->comm, &x->requests[n++]);
+    }
+    for (int r = 0; r < p && rc == MPI_SUCCESS; r++) {
+        size_t bytes = 8 + x->fill[r] * x->item_size;
+        unsigned char *block = x->sendbuf + (size_t)r * x->stride;
+        if (r == me)
+            memcpy(x->recvbuf + (size_t)r * x->stride, block, bytes);
+        else
+            rc = MPI_Isend(block, (int)bytes, MPI_BYTE, r, tag, ctx->comm, &x->requests[n++]);
+    }
+    x->nrequests = n;
+    return rc == MPI_SUCCESS ? 0 : SB_EMPI;
 }
 
 /* Pipelined: deliver round k-1, post round k.  When round k-1 shows that no rank has more,
  * nothing is posted (nobody staged anything since) and the exchange is over. */
-static int round_pipelined(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg,
-                           int *more_any)
+static int round_pipelined(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, int *more_any)
 {
-    const sb_ctx *ctx = x->ctx;
     if (x->inflight) {
         int any = 0, failed = 0;
         int rc = complete_inflight(x, sink, arg, &any, &failed);
@@ -230,9 +256,9 @@ static int round_pipelined(sb_xchg *x, int more_local, sb_xchg_sink sink, void *
     double t0 = sb_now();
     size_t staged;
     seal_blocks(x, more_local, &staged);
-    if (MPI_Ialltoall(x->sendbuf, (int)x->stride, MPI_BYTE, x->recvbuf, (int)x->stride, MPI_BYTE,
-                      ctx->comm, &x->request) != MPI_SUCCESS)
-        return SB_EMPI;
+    int rc = post_blocks(x);
+    if (rc)
+        return rc;
     x->inflight = 1;
     unsigned char *t = x->sendbuf;
     x->sendbuf = x->spare;

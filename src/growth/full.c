@@ -74,7 +74,8 @@ static inline void mark_local(full *f, uint64_t off)
     f->npending++;
 }
 
-static void mark_offsets(full *f, const unsigned char *items, size_t count)
+/* Feeds offsets (4 or 8 bytes each) into the marking pipeline. */
+static void mark_offsets_nf(full *f, const unsigned char *items, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         uint64_t off;
@@ -87,13 +88,49 @@ static void mark_offsets(full *f, const unsigned char *items, size_t count)
         }
         mark_local(f, off);
     }
+}
+
+static void mark_offsets(full *f, const unsigned char *items, size_t count)
+{
+    mark_offsets_nf(f, items, count);
     flush_local(f);
 }
 
+/* Received offsets wait in a queue and are marked a few at a time between expansions, so that
+ * their cache misses overlap with computing instead of being paid back to back in the sink
+ * (which cost 7.5 ns a mark at n = 12 on two ranks). */
 static int receive_offsets(void *arg, const void *items, size_t count)
 {
-    mark_offsets(arg, items, count);
+    full *f = arg;
+    const size_t sz = (size_t)f->item_bytes, left = f->rq_n - f->rq_head;
+    if (f->rq_head > 0) {
+        memmove(f->rq, f->rq + f->rq_head * sz, left * sz);
+        f->rq_head = 0;
+        f->rq_n = left;
+    }
+    if (left + count > f->rq_cap) {
+        size_t cap = (left + count) * 2;
+        unsigned char *q = realloc(f->rq, cap * sz);
+        if (!q) {
+            mark_offsets(f, items, count); /* no room to queue: mark them now */
+            return 0;
+        }
+        f->rq = q;
+        f->rq_cap = cap;
+    }
+    memcpy(f->rq + f->rq_n * sz, items, count * sz);
+    f->rq_n += count;
     return 0;
+}
+
+/* Marks up to k queued received offsets. */
+static void mark_received(full *f, size_t k)
+{
+    size_t n = f->rq_n - f->rq_head;
+    if (n > k)
+        n = k;
+    mark_offsets_nf(f, f->rq + f->rq_head * (size_t)f->item_bytes, n);
+    f->rq_head += n;
 }
 
 /* ---- expansion --------------------------------------------------------------------------- */
@@ -204,6 +241,8 @@ static int scan_chunk(full *f, uint64_t c)
             uint64_t off = wi * 32 + (unsigned)__builtin_ctzll(match) / 2;
             match &= match - 1;
             expand_state(f, f->lo + off);
+            if (f->rq_head < f->rq_n)
+                mark_received(f, (size_t)f->ngens);
             /* let a pipelined exchange progress while this rank computes */
             if ((++f->expanded & 1023) == 0)
                 sb_xchg_progress(f->x);
@@ -229,6 +268,7 @@ static int full_expand(void *engine, uint64_t *edges)
     /* Finish: rounds until no rank has anything left to send.  A rank that failed still joins
      * the rounds so that nobody waits for it; the error is agreed at the end. */
     while (more_any) {
+        mark_received(f, SIZE_MAX);
         flush_local(f);
         int rc = sb_xchg_round(f->x, 0, receive_offsets, f, &more_any);
         if (rc) {
@@ -236,6 +276,7 @@ static int full_expand(void *engine, uint64_t *edges)
             break;
         }
     }
+    mark_received(f, SIZE_MAX);
     flush_local(f);
     *edges = f->expanded * (uint64_t)f->ngens;
     if (!err)
@@ -334,6 +375,7 @@ static void full_free(full *f)
         sb_genprog_free(&f->progs[g]);
     free(f->progs);
     free(f->shapes);
+    free(f->rq);
     if (f->bits)
         munmap(f->bits, f->bits_bytes);
     free(f->flag_cur);

@@ -11,10 +11,10 @@
 
 struct sb_ckpt;
 
-#define CHUNK_SHIFT    14 /* 16384 states (4 KB of bits) per "has current states" flag */
+#define CHUNK_SHIFT    14         /* 16384 states (4 KB of bits) per "has current states" flag */
 #define XCHG_ITEMS_MAX (1u << 22) /* exchange slots per rank: 16 MB of 4-byte offsets */
-#define LOCAL_BATCH    128 /* ring of pending local marks (a power of two) */
-#define PREFETCH_AHEAD 64  /* marks in flight: about what the core's miss buffers hold */
+#define LOCAL_BATCH    128        /* ring of pending local marks (a power of two) */
+#define PREFETCH_AHEAD 64         /* marks in flight: about what the core's miss buffers hold */
 #define FIELDS_LO      0x5555555555555555ULL
 
 typedef struct full {
@@ -34,6 +34,8 @@ typedef struct full {
     sb_xchg *x;
     uint64_t pending[LOCAL_BATCH];
     int npending, pending_head;
+    unsigned char *rq; /* received offsets not marked yet: [rq_head, rq_n) of rq_cap items */
+    size_t rq_head, rq_n, rq_cap;
     uint8_t *dist;
     int layer;
     uint64_t expanded; /* states expanded in this layer */
