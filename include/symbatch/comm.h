@@ -25,7 +25,8 @@ void sb_ctx_free(sb_ctx *ctx);
  * whose own status was fine.  Call it before any collective that depends on a local check. */
 int sb_ctx_agree(const sb_ctx *ctx, int local_err);
 
-/* Rank 0's host names, comma-separated and deduplicated, into buf (collective). */
+/* The host names of all ranks, comma-separated and deduplicated, into buf on rank 0
+ * (collective). */
 int sb_ctx_hosts(const sb_ctx *ctx, char *buf, size_t size);
 
 /* ---- batched all-to-all exchange ----------------------------------------------------------

@@ -214,6 +214,7 @@ declare -A KNOWN=(
     [growth-directed]="num_states=362880 diameter=45 completed=1 graph=directed family=lx"
     [growth-family]="num_states=362880 diameter=10 completed=1 family=pancake"
     [growth-partial]="completed=0 stop_reason=max_layers layers=20 diameter=19"
+    [growth-distances]="num_states=362880 diameter=36 completed=1 mode=full"
 )
 
 # h5_value FILE KEY: a known-value key read with h5dump.
