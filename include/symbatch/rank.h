@@ -131,36 +131,6 @@ static inline __attribute__((always_inline)) void sb_unranker_rebuild(sb_unranke
     }
 }
 
-/* Adds delta to the mixed-radix digits (digit i has radix n - i); returns the most significant
- * position that changed. */
-static inline __attribute__((always_inline)) int sb_unranker_add(sb_unranker *u, int n,
-                                                                 uint64_t delta)
-{
-    int lowest = n;
-    for (int i = n - 2; i >= 0 && delta; i--) {
-        uint64_t radix = (uint64_t)(n - i), t = u->digit[i] + delta;
-        if (t < radix) {
-            u->digit[i] = (uint8_t)t;
-            delta = 0;
-        } else if (t < 2 * radix) {
-            u->digit[i] = (uint8_t)(t - radix);
-            delta = 1;
-        } else {
-            /* Large gaps: a reciprocal multiply instead of a 64-bit division (radix <= 16). */
-            uint64_t q = (uint64_t)(((unsigned __int128)t * u->space->recip[radix]) >> 64);
-            uint64_t r = t - q * radix;
-            while (r >= radix) {
-                q++;
-                r -= radix;
-            }
-            u->digit[i] = (uint8_t)r;
-            delta = q;
-        }
-        lowest = i;
-    }
-    return lowest;
-}
-
 /* Restarts the prefix path: digits of the prefix index, positions 0..p-1 rebuilt. */
 void sb_unranker_restart_prefix(sb_unranker *u, uint64_t prefix, int p, int k);
 
@@ -191,6 +161,13 @@ static inline __attribute__((always_inline)) int sb_unranker_add_at(sb_unranker 
         lowest = i;
     }
     return lowest;
+}
+
+/* Adds delta to all the digits (the last one, of radix 1, is always 0). */
+static inline __attribute__((always_inline)) int sb_unranker_add(sb_unranker *u, int n,
+                                                                 uint64_t delta)
+{
+    return sb_unranker_add_at(u, n, n - 2, delta);
 }
 
 /* The one-word permutation path, with n a compile-time constant at the call site.  The rank

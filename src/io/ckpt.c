@@ -4,6 +4,7 @@
  * Every public function is collective and agrees on a verdict after each step that can fail
  * locally, before the next collective call, so one rank's failure never leaves the others
  * waiting inside HDF5.  The message of the failing rank travels to rank 0, which prints it. */
+#include "io/h5err.h"
 #include "symbatch/ckpt.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
@@ -57,42 +58,12 @@ uint64_t sb_ckpt_sum(const void *data, uint64_t len, uint64_t pos)
 
 /* ---- errors --------------------------------------------------------------------------------- */
 
-typedef struct quiet {
-    H5E_auto2_t func;
-    void *data;
-} quiet;
-
-static quiet quiet_begin(void)
-{
-    quiet q = {NULL, NULL};
-    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return q;
-}
-
-static void quiet_end(quiet q)
-{
-    H5Eset_auto2(H5E_DEFAULT, q.func, q.data);
-}
-
-static herr_t innermost(unsigned n, const H5E_error2_t *e, void *arg)
-{
-    char *out = arg;
-    if (n == 0 && e) {
-        char minor[128] = "";
-        H5Eget_msg(e->min_num, NULL, minor, sizeof minor);
-        snprintf(out, 256, "%s%s%s", e->desc ? e->desc : "", e->desc && minor[0] ? ": " : "",
-                 minor);
-    }
-    return 0;
-}
-
 /* Describes a failed HDF5 call ("cannot <what>: <innermost HDF5 message>") and returns `code`:
  * SB_EHDF5 while writing, SB_ECKPT while reading (a file that HDF5 cannot read is damaged). */
 static int h5_fail(char *detail, int code, const char *what)
 {
     char inner[256] = "";
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, inner);
+    sb_h5_innermost(inner, sizeof inner);
     snprintf(detail, DETAIL_MAX, "cannot %s%s%s", what, inner[0] ? ": " : "", inner);
     return code;
 }
@@ -289,37 +260,37 @@ static int get_i64(hid_t obj, const char *name, int64_t *value, char *detail)
 
 int sb_ckpt_put_str(sb_ckpt *ck, const char *name, const char *value)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     char detail[DETAIL_MAX] = "";
     int rc = agree(ck, put_str(ck->file, name, value, detail), detail);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }
 
 int sb_ckpt_put_i64(sb_ckpt *ck, const char *name, int64_t value)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     char detail[DETAIL_MAX] = "";
     int rc = agree(ck, put_i64(ck->file, name, value, detail), detail);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }
 
 int sb_ckpt_get_str(sb_ckpt *ck, const char *name, char *buf, size_t size)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     char detail[DETAIL_MAX] = "";
     int rc = agree(ck, get_str(ck->file, name, buf, size, detail), detail);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }
 
 int sb_ckpt_get_i64(sb_ckpt *ck, const char *name, int64_t *value)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     char detail[DETAIL_MAX] = "";
     int rc = agree(ck, get_i64(ck->file, name, value, detail), detail);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }
 
@@ -386,7 +357,7 @@ static bool fault_armed(const sb_ctx *ctx, int seq)
 
 int sb_ckpt_create(sb_ckpt *ck, const sb_ctx *ctx, const char *path, int seq)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     init_handle(ck, ctx, path);
     char detail[DETAIL_MAX] = "";
     hid_t fapl = H5I_INVALID_HID;
@@ -411,7 +382,7 @@ int sb_ckpt_create(sb_ckpt *ck, const sb_ctx *ctx, const char *path, int seq)
     ck->fault = fault_armed(ctx, seq);
 done:
     close_id(&fapl, H5Pclose);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     if (rc && ck->writing)
         sb_ckpt_abort(ck);
     return rc;
@@ -448,7 +419,7 @@ static int publish(const sb_ckpt *ck, char *detail)
 
 int sb_ckpt_commit(sb_ckpt *ck)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     char detail[DETAIL_MAX] = "";
     int rc = agree(ck, ck->writing && ck->file > 0 ? 0 : SB_EINTERNAL, "not open for writing");
     if (!rc) {
@@ -463,7 +434,7 @@ int sb_ckpt_commit(sb_ckpt *ck)
         rc = agree(ck, fsync_path(ck->temp_path, false, detail), detail);
     if (!rc)
         rc = agree(ck, ck->ctx->rank == 0 ? publish(ck, detail) : 0, detail);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     if (rc)
         sb_ckpt_abort(ck);
     ck->writing = false;
@@ -474,14 +445,14 @@ void sb_ckpt_abort(sb_ckpt *ck)
 {
     if (!ck || !ck->ctx)
         return;
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     close_id(&ck->dxpl, H5Pclose);
     close_id(&ck->file, H5Fclose);
     if (ck->writing && ck->ctx->rank == 0)
         unlink(ck->temp_path);
     ck->writing = false;
     MPI_Barrier(ck->ctx->comm); /* nobody returns while the temporary file still exists */
-    quiet_end(q);
+    sb_h5_quiet_end(q);
 }
 
 /* ---- open, close ---------------------------------------------------------------------------- */
@@ -526,7 +497,7 @@ static int check_format(sb_ckpt *ck, char *detail)
 
 int sb_ckpt_open(sb_ckpt *ck, const sb_ctx *ctx, const char *path)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     init_handle(ck, ctx, path);
     char detail[DETAIL_MAX] = "";
     hid_t fapl = H5I_INVALID_HID;
@@ -549,7 +520,7 @@ int sb_ckpt_open(sb_ckpt *ck, const sb_ctx *ctx, const char *path)
         rc = agree(ck, check_format(ck, detail), detail);
 done:
     close_id(&fapl, H5Pclose);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     if (rc)
         sb_ckpt_close(ck);
     return rc;
@@ -559,10 +530,10 @@ void sb_ckpt_close(sb_ckpt *ck)
 {
     if (!ck || !ck->ctx)
         return;
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     close_id(&ck->dxpl, H5Pclose);
     close_id(&ck->file, H5Fclose);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     /* HDF5 1.10 cannot release the cached metadata of a file that failed its checks and, at
      * exit, prints "HDF5: infinite loop closing library" when automatic error printing is on.
      * The run is ending with a clear message already, so printing stays off. */
@@ -723,7 +694,7 @@ static int write_sums(sb_ckpt *ck, const char *name, const uint64_t *sums, uint6
 int sb_ckpt_write(sb_ckpt *ck, const char *name, sb_ckpt_type type, uint64_t total, uint64_t offset,
                   uint64_t count, const void *data)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     tinfo t = type_info(type);
     char detail[DETAIL_MAX] = "";
     uint64_t *sums = NULL, nseg = nsegments(total * t.size, SB_CKPT_SEGMENT);
@@ -749,7 +720,7 @@ int sb_ckpt_write(sb_ckpt *ck, const char *name, sb_ckpt_type type, uint64_t tot
         ck->bytes += count * t.size;
     }
     free(sums);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }
 
@@ -840,7 +811,7 @@ static int open_dset(hid_t file, const char *name, tinfo t, rdset *r, char *deta
 
 int sb_ckpt_length(sb_ckpt *ck, const char *name, sb_ckpt_type type, bool *exists, uint64_t *total)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     char detail[DETAIL_MAX] = "";
     *exists = path_exists(ck->file, name);
     *total = 0;
@@ -849,7 +820,7 @@ int sb_ckpt_length(sb_ckpt *ck, const char *name, sb_ckpt_type type, bool *exist
     *total = r.total;
     rdset_close(&r);
     int rc = agree(ck, local, detail);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }
 
@@ -961,7 +932,7 @@ static int read_sums(sb_ckpt *ck, const rdset *r, rplan *pl, char *detail)
 int sb_ckpt_read(sb_ckpt *ck, const char *name, sb_ckpt_type type, uint64_t offset, uint64_t count,
                  void *data)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     tinfo t = type_info(type);
     char detail[DETAIL_MAX] = "";
     rdset r = {H5I_INVALID_HID, H5I_INVALID_HID, 0, 0, 0};
@@ -984,6 +955,6 @@ int sb_ckpt_read(sb_ckpt *ck, const char *name, sb_ckpt_type type, uint64_t offs
     free(pl.bounce);
     free(pl.sums);
     rdset_close(&r);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }

@@ -5,6 +5,7 @@
  * collective HDF5 call, so one rank's failure never leaves the others waiting inside HDF5.
  * HDF5's own error printing is switched off while we are inside; rank 0 prints one line per
  * failure instead, naming the file and the operation. */
+#include "io/h5err.h"
 #include "symbatch/io.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
@@ -27,25 +28,6 @@
 #define HOSTS_MAX 65536
 
 /* ---- error handling ------------------------------------------------------------------------ */
-
-/* HDF5's automatic error printing, saved while it is switched off. */
-typedef struct quiet {
-    H5E_auto2_t func;
-    void *data;
-} quiet;
-
-static quiet quiet_begin(void)
-{
-    quiet q = {NULL, NULL};
-    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return q;
-}
-
-static void quiet_end(quiet q)
-{
-    H5Eset_auto2(H5E_DEFAULT, q.func, q.data);
-}
 
 /* One public operation: what rank 0 says when it fails. */
 typedef struct op {
@@ -70,24 +52,12 @@ static op op_start(const sb_h5 *h, const char *verb, const char *object, const c
     return o;
 }
 
-static herr_t innermost_error(unsigned n, const H5E_error2_t *e, void *arg)
-{
-    op *o = arg;
-    if (n == 0 && e) {
-        char minor[128] = "";
-        H5Eget_msg(e->min_num, NULL, minor, sizeof minor);
-        snprintf(o->detail, sizeof o->detail, "%s%s%s", e->desc ? e->desc : "",
-                 e->desc && e->desc[0] && minor[0] ? ": " : "", minor);
-    }
-    return 0;
-}
-
 /* Records the innermost message of HDF5's error stack (the most specific one) and returns
  * SB_EHDF5.  Call right after the failing HDF5 call: the next call clears the stack. */
 static int h5_failed(op *o)
 {
     if (!o->detail[0])
-        H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, o);
+        sb_h5_innermost(o->detail, sizeof o->detail);
     return SB_EHDF5;
 }
 
@@ -271,7 +241,7 @@ static void remove_temp(sb_h5 *h)
 
 int sb_h5_create(sb_h5 *h, const sb_ctx *ctx, const sb_job *job, const char *final_path, bool force)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     hid_t fapl = H5I_INVALID_HID;
     char *hosts = NULL;
     bool attempted = false;
@@ -357,7 +327,7 @@ done:
     }
     close_id(&fapl, H5Pclose);
     free(hosts);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }
 
@@ -399,7 +369,7 @@ int sb_h5_commit(sb_h5 *h, int exit_status)
 {
     if (!h || !h->ctx)
         return SB_EINTERNAL;
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     const sb_ctx *ctx = h->ctx;
     op o = op_start(h, "write end attributes of", NULL, NULL);
     bool closed = false;
@@ -456,7 +426,7 @@ done:
     }
     h->temp_path[0] = '\0'; /* the handle is finished: sb_h5_abort now does nothing */
     MPI_Barrier(ctx->comm);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }
 
@@ -464,12 +434,12 @@ void sb_h5_abort(sb_h5 *h)
 {
     if (!h || !h->ctx)
         return;
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     close_id(&h->dxpl, H5Pclose);
     close_id(&h->file, H5Fclose);
     remove_temp(h);
     MPI_Barrier(h->ctx->comm); /* nobody returns while the temporary file still exists */
-    quiet_end(q);
+    sb_h5_quiet_end(q);
 }
 
 /* ---- groups -------------------------------------------------------------------------------- */
@@ -478,7 +448,7 @@ int sb_h5_group(sb_h5 *h, const char *path)
 {
     if (!h || !h->ctx)
         return SB_EINTERNAL;
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     op o = op_start(h, "create group", path, NULL);
     char prefix[1024];
     int local = 0;
@@ -506,7 +476,7 @@ int sb_h5_group(sb_h5 *h, const char *path)
         }
     }
     int rc = agree(&o, local);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }
 
@@ -596,7 +566,7 @@ static int write_piece(op *o, const sb_h5 *h, hid_t dset, hid_t fspace, const ds
 
 static int write_dataset(sb_h5 *h, const dset_spec *s)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     op o = op_start(h, "write", s->path, NULL);
     hid_t fspace = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, lcpl = H5I_INVALID_HID;
     hid_t dset = H5I_INVALID_HID;
@@ -644,7 +614,7 @@ done:
     close_id(&lcpl, H5Pclose);
     close_id(&dcpl, H5Pclose);
     close_id(&fspace, H5Sclose);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }
 
@@ -787,7 +757,7 @@ static int set_attr(sb_h5 *h, const char *obj, const char *name, attr_kind kind,
 {
     if (!h || !h->ctx)
         return SB_EINTERNAL;
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     char what[300];
     snprintf(what, sizeof what, "%s' attribute '%s", obj ? obj : "?", name ? name : "?");
     op o = op_start(h, "write", what, NULL);
@@ -810,7 +780,7 @@ static int set_attr(sb_h5 *h, const char *obj, const char *name, attr_kind kind,
         local = put_attr_f64(&o, id, name, d);
     close_id(&id, H5Oclose);
     int rc = agree(&o, local);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }
 

@@ -4,6 +4,7 @@
  * damaged or of another program gives one clear line, and whatever can be read is shown.
  * Nothing here assumes that an object exists: files of older versions, of runs that stopped
  * early, and checkpoints all lack something. */
+#include "io/h5err.h"
 #include "symbatch/io.h"
 #include "symbatch/error.h"
 
@@ -20,25 +21,6 @@
 #define LAST_LAYER_SHOWN 5
 /* Elements of an array attribute shown. */
 #define ATTR_SHOWN       16
-
-/* HDF5's automatic error printing, saved while it is switched off. */
-typedef struct quiet {
-    H5E_auto2_t func;
-    void *data;
-} quiet;
-
-static quiet quiet_begin(void)
-{
-    quiet q = {NULL, NULL};
-    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return q;
-}
-
-static void quiet_end(quiet q)
-{
-    H5Eset_auto2(H5E_DEFAULT, q.func, q.data);
-}
 
 /* Appends printf output to buf (which holds `used` characters), never overflowing. */
 static size_t append(char *buf, size_t size, size_t used, const char *fmt, ...)
@@ -581,7 +563,7 @@ static herr_t top_object(hid_t root, const char *name, const H5L_info_t *info, v
 
 int sb_inspect(const char *path, FILE *out, sb_diag *diag)
 {
-    quiet q = quiet_begin();
+    sb_h5_quiet q = sb_h5_quiet_begin();
     hid_t file = H5I_INVALID_HID;
     int rc = 0;
     if (!path || H5Fis_hdf5(path) <= 0 || (file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
@@ -600,6 +582,6 @@ int sb_inspect(const char *path, FILE *out, sb_diag *diag)
 done:
     if (file >= 0)
         H5Fclose(file);
-    quiet_end(q);
+    sb_h5_quiet_end(q);
     return rc;
 }
