@@ -48,5 +48,7 @@ void sb_diag_free(sb_diag *d);
 void sb_diag_add(sb_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_diag_vadd(sb_diag *d, const char *fmt, va_list ap);
 const char *sb_diag_text(const sb_diag *d);
+/* Appends one line when d is not NULL and returns SB_EINPUT: `return sb_diag_fail(d, ...)`. */
+int sb_diag_fail(sb_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -89,6 +89,17 @@ void sb_diag_add(sb_diag *d, const char *fmt, ...)
     va_end(ap);
 }
 
+int sb_diag_fail(sb_diag *d, const char *fmt, ...)
+{
+    if (d) {
+        va_list ap;
+        va_start(ap, fmt);
+        sb_diag_vadd(d, fmt, ap);
+        va_end(ap);
+    }
+    return SB_EINPUT;
+}
+
 const char *sb_diag_text(const sb_diag *d)
 {
     return d->text ? d->text : "";

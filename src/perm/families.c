@@ -109,19 +109,6 @@ static int binom_capped(int n, int k)
     return (int)r;
 }
 
-static int fail(sb_diag *diag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(sb_diag *diag, const char *fmt, ...)
-{
-    if (diag) {
-        va_list ap;
-        va_start(ap, fmt);
-        sb_diag_vadd(diag, fmt, ap);
-        va_end(ap);
-    }
-    return SB_EINPUT;
-}
-
 /* ---- counts shared by several families ------------------------------------------------- */
 
 static int count_2(int n, int k)
@@ -173,7 +160,7 @@ static void set_shift_right(uint8_t *p, int n)
 static int check_lrx(int n, int k, sb_diag *diag)
 {
     if (k < 1 || k >= n)
-        return fail(diag, "lrx: k must satisfy 1 <= k < n (got k = %d, n = %d)", k, n);
+        return sb_diag_fail(diag, "lrx: k must satisfy 1 <= k < n (got k = %d, n = %d)", k, n);
     return SB_OK;
 }
 
@@ -199,7 +186,8 @@ static void build_lx(int n, int k, uint8_t *perm, char (*names)[SB_NAME_MAX])
 static int check_top_spin(int n, int k, sb_diag *diag)
 {
     if (k < 2 || k > n)
-        return fail(diag, "top_spin: k must satisfy 2 <= k <= n (got k = %d, n = %d)", k, n);
+        return sb_diag_fail(diag, "top_spin: k must satisfy 2 <= k <= n (got k = %d, n = %d)", k,
+                            n);
     return SB_OK;
 }
 
@@ -262,8 +250,8 @@ static void build_stars(int n, int k, uint8_t *perm, char (*names)[SB_NAME_MAX])
 static int check_generalized_stars(int n, int k, sb_diag *diag)
 {
     if (k < 1 || k >= n)
-        return fail(diag, "generalized_stars: k must satisfy 1 <= k < n (got k = %d, n = %d)", k,
-                    n);
+        return sb_diag_fail(
+            diag, "generalized_stars: k must satisfy 1 <= k < n (got k = %d, n = %d)", k, n);
     return SB_OK;
 }
 
@@ -313,11 +301,13 @@ static int cubic_length(int n, int v)
 static int check_cubic_pancake(int n, int k, sb_diag *diag)
 {
     if (k < 1 || k > 7)
-        return fail(diag, "cubic_pancake: k (the subset) must satisfy 1 <= k <= 7 (got k = %d)", k);
+        return sb_diag_fail(
+            diag, "cubic_pancake: k (the subset) must satisfy 1 <= k <= 7 (got k = %d)", k);
     for (int j = 0; j < 3; j++)
         if (cubic_length(n, cubic_subsets[k - 1][j]) > n ||
             cubic_length(n, cubic_subsets[k - 1][j]) < 0)
-            return fail(diag, "cubic_pancake: subset k = %d needs n >= 3 (got n = %d)", k, n);
+            return sb_diag_fail(diag, "cubic_pancake: subset k = %d needs n >= 3 (got n = %d)", k,
+                                n);
     return SB_OK;
 }
 
@@ -487,7 +477,7 @@ static void build_three_cycles_0ij(int n, int k, uint8_t *perm, char (*names)[SB
 static int check_add_inverses(const char *family, int k, sb_diag *diag)
 {
     if (k != 0 && k != 1)
-        return fail(diag, "%s: k (add_inverses) must be 0 or 1 (got k = %d)", family, k);
+        return sb_diag_fail(diag, "%s: k (add_inverses) must be 0 or 1 (got k = %d)", family, k);
     return SB_OK;
 }
 
@@ -579,7 +569,7 @@ static int check_involutive_derangements(int n, int k, sb_diag *diag)
 {
     (void)k;
     if (n % 2 != 0)
-        return fail(diag, "involutive_derangements: n must be even (got n = %d)", n);
+        return sb_diag_fail(diag, "involutive_derangements: n must be even (got n = %d)", n);
     return SB_OK;
 }
 
@@ -770,7 +760,8 @@ static void build_lsl_cycles(int n, int k, uint8_t *perm, char (*names)[SB_NAME_
 static int check_k_cycle(const char *family, int n, int k, sb_diag *diag)
 {
     if (k < 2 || k > n)
-        return fail(diag, "%s: k must satisfy 2 <= k <= n (got k = %d, n = %d)", family, k, n);
+        return sb_diag_fail(diag, "%s: k must satisfy 2 <= k <= n (got k = %d, n = %d)", family, k,
+                            n);
     return SB_OK;
 }
 
@@ -788,10 +779,10 @@ static int check_increasing_k_cycles(int n, int k, sb_diag *diag)
 {
     int rc = check_k_cycle("increasing_k_cycles", n, k, diag);
     if (rc == SB_OK && binom_capped(n, k) > SB_MAX_GENS)
-        rc = fail(diag,
-                  "increasing_k_cycles: C(n, k) generators exceed the limit of %d (n = %d, "
-                  "k = %d)",
-                  SB_MAX_GENS, n, k);
+        rc = sb_diag_fail(diag,
+                          "increasing_k_cycles: C(n, k) generators exceed the limit of %d (n = %d, "
+                          "k = %d)",
+                          SB_MAX_GENS, n, k);
     return rc;
 }
 

@@ -7,19 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int input_error(sb_diag *diag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int input_error(sb_diag *diag, const char *fmt, ...)
-{
-    if (diag) {
-        va_list ap;
-        va_start(ap, fmt);
-        sb_diag_vadd(diag, fmt, ap);
-        va_end(ap);
-    }
-    return SB_EINPUT;
-}
-
 bool sb_is_permutation(int m, const uint8_t *p)
 {
     if (m < 1 || m > SB_MAX_ELEMS || !p)
@@ -110,7 +97,7 @@ static int resolve_k(const sb_family *f, int *k, sb_diag *diag)
 {
     if (!f->takes_k) {
         if (*k > 0)
-            return input_error(diag, "%s: takes no parameter k (got k = %d)", f->name, *k);
+            return sb_diag_fail(diag, "%s: takes no parameter k (got k = %d)", f->name, *k);
         *k = 0;
     } else if (*k < 0) {
         *k = f->k_default;
@@ -121,8 +108,8 @@ static int resolve_k(const sb_family *f, int *k, sb_diag *diag)
 static int check_family_params(const sb_family *f, int n, int *k, sb_diag *diag)
 {
     if (n < f->min_n || n > f->max_n)
-        return input_error(diag, "%s: n must satisfy %d <= n <= %d (got n = %d)", f->name, f->min_n,
-                           f->max_n, n);
+        return sb_diag_fail(diag, "%s: n must satisfy %d <= n <= %d (got n = %d)", f->name,
+                            f->min_n, f->max_n, n);
     int rc = resolve_k(f, k, diag);
     if (rc == SB_OK && f->check)
         rc = f->check(n, *k, diag);
@@ -143,14 +130,14 @@ int sb_genset_family(sb_genset *gs, const char *family, int n, int k, sb_diag *d
     memset(gs, 0, sizeof *gs);
     const sb_family *f = sb_family_find(family);
     if (!f)
-        return input_error(diag, "unknown generator family '%s'", family ? family : "(null)");
+        return sb_diag_fail(diag, "unknown generator family '%s'", family ? family : "(null)");
     int rc = check_family_params(f, n, &k, diag);
     if (rc != SB_OK)
         return rc;
     int ngens = f->count(n, k);
     if (ngens < 1 || ngens > SB_MAX_GENS)
-        return input_error(diag, "%s: n = %d, k = %d gives %d generators (allowed 1..%d)", f->name,
-                           n, k, ngens, SB_MAX_GENS);
+        return sb_diag_fail(diag, "%s: n = %d, k = %d gives %d generators (allowed 1..%d)", f->name,
+                            n, k, ngens, SB_MAX_GENS);
     rc = genset_alloc(gs, ngens, f->signed_states ? 2 * n : n);
     if (rc != SB_OK)
         return rc;
@@ -172,13 +159,13 @@ static bool report_bad_row(int g, int m, const uint8_t *p, sb_diag *diag)
     bool seen[SB_MAX_ELEMS] = {false};
     for (int i = 0; i < m; i++) {
         if (p[i] >= m) {
-            input_error(diag, "generator %d is not a permutation of 0..%d: value %d out of range",
-                        g, m - 1, p[i]);
+            sb_diag_fail(diag, "generator %d is not a permutation of 0..%d: value %d out of range",
+                         g, m - 1, p[i]);
             return true;
         }
         if (seen[p[i]]) {
-            input_error(diag, "generator %d is not a permutation of 0..%d: value %d repeated", g,
-                        m - 1, p[i]);
+            sb_diag_fail(diag, "generator %d is not a permutation of 0..%d: value %d repeated", g,
+                         m - 1, p[i]);
             return true;
         }
         seen[p[i]] = true;
@@ -190,13 +177,13 @@ int sb_genset_explicit(sb_genset *gs, int ngens, int m, const uint8_t *rows, sb_
 {
     memset(gs, 0, sizeof *gs);
     if (ngens < 1 || ngens > SB_MAX_GENS)
-        return input_error(diag, "explicit generators: need 1..%d generators (got %d)", SB_MAX_GENS,
-                           ngens);
+        return sb_diag_fail(diag, "explicit generators: need 1..%d generators (got %d)",
+                            SB_MAX_GENS, ngens);
     if (m < 1 || m > SB_MAX_ELEMS)
-        return input_error(diag, "explicit generators: need 1..%d elements per generator (got %d)",
-                           SB_MAX_ELEMS, m);
+        return sb_diag_fail(diag, "explicit generators: need 1..%d elements per generator (got %d)",
+                            SB_MAX_ELEMS, m);
     if (!rows)
-        return input_error(diag, "explicit generators: no rows given");
+        return sb_diag_fail(diag, "explicit generators: no rows given");
     int bad = 0;
     for (int g = 0; g < ngens; g++) /* every bad row is reported, not just the first */
         bad += report_bad_row(g, m, rows + (size_t)g * (size_t)m, diag);
