@@ -28,6 +28,7 @@ typedef struct sb_growth_spec {
     int64_t max_layer_size; /* -1: no limit */
     int64_t store_last_layer;
     bool store_distances;
+    bool shared_memory; /* full mode: mark node-local blocks directly (default true) */
     /* Filled by validation: */
     sb_genset gens;
 } sb_growth_spec;
@@ -54,6 +55,7 @@ typedef struct sb_growth_result {
     uint64_t space_size;
     uint8_t *distances;
     uint64_t dist_offset, dist_count;
+    bool shared_memory;      /* full mode: blocks were node-shared (growth.shared_memory) */
     double exchange_seconds; /* rank 0's time inside exchange collectives */
     uint64_t exchange_bytes; /* bytes rank 0 sent to other ranks */
 } sb_growth_result;

@@ -50,27 +50,68 @@ static inline void mark(full *f, uint64_t off)
     }
 }
 
+/* The same in a node-shared block that other ranks mark too.  A field only ever goes from 0
+ * to the next-layer code during an expansion, so a plain load that sees it non-zero is final;
+ * otherwise an atomic bit-test-and-set of the code's one bit decides which rank counts the
+ * state (about one atomic per state, not per edge). */
+static inline void mark_shared(full *f, int dest, uint64_t off)
+{
+    const full_seg *sg = &f->seg[dest];
+    uint64_t *w = &sg->bits[off >> 5];
+    const unsigned sh = (unsigned)(off & 31) * 2;
+    if (((__atomic_load_n(w, __ATOMIC_RELAXED) >> sh) & 3u) != 0)
+        return;
+    const uint64_t bit = (uint64_t)f->next << sh; /* next is 1 or 2: a single bit */
+    if (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit)
+        return;
+    f->next_count++;
+    uint8_t *flag = &sg->flags[f->fl_next][off >> CHUNK_SHIFT];
+    if (!__atomic_load_n(flag, __ATOMIC_RELAXED))
+        __atomic_store_n(flag, 1, __ATOMIC_RELAXED);
+    if (sg->dist)
+        sg->dist[off] = (uint8_t)(f->layer + 1);
+}
+
+static inline uint64_t *word_of(const full *f, int dest, uint64_t off)
+{
+    return (f->seg ? f->seg[dest].bits : f->bits) + (off >> 5);
+}
+
+static inline void mark_any(full *f, int dest, uint64_t off)
+{
+    if (f->seg)
+        mark_shared(f, dest, off);
+    else
+        mark(f, off);
+}
+
 /* Random updates of a large array, software-pipelined: each offset is prefetched when it
  * arrives and marked PREFETCH_AHEAD arrivals later, so a steady number of misses is in flight.
  * (Prefetching a batch of 256 back to back overflows the core's miss buffers, and the dropped
  * prefetches turn into full-latency misses: measured 25% slower at n = 12.) */
 static void flush_local(full *f)
 {
-    for (int i = 0; i < f->npending; i++)
-        mark(f, f->pending[(f->pending_head + i) & (LOCAL_BATCH - 1)]);
+    for (int i = 0; i < f->npending; i++) {
+        int j = (f->pending_head + i) & (LOCAL_BATCH - 1);
+        mark_any(f, f->pending_dst[j], f->pending[j]);
+    }
     f->npending = 0;
     f->pending_head = 0;
 }
 
-static inline void mark_local(full *f, uint64_t off)
+/* Marks block offset `off` of rank `dest` (this rank, or one on its node with shared memory). */
+static inline void mark_local(full *f, int dest, uint64_t off)
 {
-    __builtin_prefetch(&f->bits[off >> 5], 1);
+    __builtin_prefetch(word_of(f, dest, off), 1);
     if (f->npending == PREFETCH_AHEAD) {
-        mark(f, f->pending[f->pending_head]);
-        f->pending_head = (f->pending_head + 1) & (LOCAL_BATCH - 1);
+        int h = f->pending_head;
+        mark_any(f, f->pending_dst[h], f->pending[h]);
+        f->pending_head = (h + 1) & (LOCAL_BATCH - 1);
         f->npending--;
     }
-    f->pending[(f->pending_head + f->npending) & (LOCAL_BATCH - 1)] = off;
+    int t = (f->pending_head + f->npending) & (LOCAL_BATCH - 1);
+    f->pending[t] = off;
+    f->pending_dst[t] = dest;
     f->npending++;
 }
 
@@ -86,7 +127,7 @@ static void mark_offsets_nf(full *f, const unsigned char *items, size_t count)
         } else {
             memcpy(&off, items + 8 * i, 8);
         }
-        mark_local(f, off);
+        mark_local(f, f->ctx->rank, off);
     }
 }
 
@@ -139,8 +180,8 @@ static inline void send_neighbour(full *f, uint64_t r)
 {
     int dest = f->ctx->size == 1 ? 0 : owner_of(f, r);
     uint64_t off = r - (uint64_t)dest * f->block;
-    if (dest == f->ctx->rank) {
-        mark_local(f, off);
+    if (dest == f->ctx->rank || (f->seg && f->seg[dest].bits)) {
+        mark_local(f, dest, off);
     } else if (f->item_bytes == 4) {
         sb_xchg_put4(f->x, dest, (uint32_t)off);
     } else {
@@ -224,14 +265,26 @@ static int round_mid_scan(full *f)
     return sb_xchg_round(f->x, 1, receive_offsets, f, &more_any);
 }
 
-static int scan_chunk(full *f, uint64_t c)
+/* States of rank `owner`'s block (this rank's, or a node neighbour's with shared memory). */
+static uint64_t block_count(const full *f, int owner)
 {
+    const uint64_t lo = f->block * (uint64_t)owner, N = f->space.size;
+    return lo >= N ? 0 : (N - lo < f->block ? N - lo : f->block);
+}
+
+/* Expands the current states of chunk c of `owner`'s block.  The words are loaded atomically
+ * because with shared memory other ranks may be marking in them; the current-layer fields
+ * themselves do not change during an expansion. */
+static int scan_chunk(full *f, int owner, uint64_t c)
+{
+    const uint64_t *bits = f->seg ? f->seg[owner].bits : f->bits;
+    const uint64_t lo = f->block * (uint64_t)owner, nwords = (block_count(f, owner) + 31) / 32;
     const uint64_t w0 = (c << CHUNK_SHIFT) >> 5;
-    uint64_t w1 = ((c + 1) << CHUNK_SHIFT) >> 5, nwords = (f->count + 31) / 32;
+    uint64_t w1 = ((c + 1) << CHUNK_SHIFT) >> 5;
     if (w1 > nwords)
         w1 = nwords;
     for (uint64_t wi = w0; wi < w1; wi++) {
-        uint64_t match = fields_equal(f->bits[wi], f->cur);
+        uint64_t match = fields_equal(__atomic_load_n(&bits[wi], __ATOMIC_RELAXED), f->cur);
         while (match) {
             if (sb_xchg_room(f->x) < (size_t)f->ngens) {
                 int err = round_mid_scan(f);
@@ -240,7 +293,7 @@ static int scan_chunk(full *f, uint64_t c)
             }
             uint64_t off = wi * 32 + (unsigned)__builtin_ctzll(match) / 2;
             match &= match - 1;
-            expand_state(f, f->lo + off);
+            expand_state(f, lo + off);
             if (f->rq_head < f->rq_n)
                 mark_received(f, (size_t)f->ngens);
             /* let a pipelined exchange progress while this rank computes */
@@ -249,6 +302,36 @@ static int scan_chunk(full *f, uint64_t c)
         }
     }
     return 0;
+}
+
+/* With shared memory the ranks of a node expand the current states of all their blocks
+ * together: tasks of TASK_CHUNKS chunks, handed out by an atomic counter in the node leader's
+ * segment, so that a layer whose states crowd into one block still keeps every core busy.
+ * Two counters alternate by layer; the leader zeroes the one for the next layer, which nobody
+ * uses during this one. */
+static int scan_node(full *f)
+{
+    uint64_t *ctr = &f->node_ctr[f->layer & 1];
+    if (f->ctx->node_rank == 0)
+        __atomic_store_n(&f->node_ctr[(f->layer + 1) & 1], 0, __ATOMIC_RELAXED);
+    const uint64_t per_block = ((f->block >> CHUNK_SHIFT) + TASK_CHUNKS) / TASK_CHUNKS;
+    const uint64_t ntasks = per_block * (uint64_t)f->ctx->node_size;
+    for (;;) {
+        uint64_t t = __atomic_fetch_add(ctr, 1, __ATOMIC_RELAXED);
+        if (t >= ntasks)
+            return 0;
+        const int owner = f->node_ranks[t / per_block];
+        const uint8_t *flags = f->seg[owner].flags[f->fl_next ^ 1];
+        uint64_t c = (t % per_block) * TASK_CHUNKS,
+                 nchunks = (block_count(f, owner) >> CHUNK_SHIFT) + 1;
+        for (uint64_t end = c + TASK_CHUNKS; c < end && c < nchunks; c++) {
+            if (!__atomic_load_n(&flags[c], __ATOMIC_RELAXED))
+                continue;
+            int err = scan_chunk(f, owner, c);
+            if (err)
+                return err;
+        }
+    }
 }
 
 static int full_expand(void *engine, uint64_t *edges)
@@ -260,10 +343,14 @@ static int full_expand(void *engine, uint64_t *edges)
     /* Distances are stored in a byte; 255 means unreached. */
     if (f->dist && f->layer + 1 >= 255)
         err = SB_ELIMIT;
+    if (f->shm)
+        sb_shm_sync(f->shm); /* see the other ranks' advance */
     sb_unranker_init(&f->unranker, &f->space);
-    for (uint64_t c = 0; c < f->nchunks && !err; c++) {
+    if (f->shm && !err)
+        err = scan_node(f);
+    for (uint64_t c = 0; c < f->nchunks && !err && !f->shm; c++) {
         if (f->flag_cur[c])
-            err = scan_chunk(f, c);
+            err = scan_chunk(f, f->ctx->rank, c);
     }
     /* Finish: rounds until no rank has anything left to send.  A rank that failed still joins
      * the rounds so that nobody waits for it; the error is agreed at the end. */
@@ -281,7 +368,12 @@ static int full_expand(void *engine, uint64_t *edges)
     *edges = f->expanded * (uint64_t)f->ngens;
     if (!err)
         err = sb_xchg_error(f->x);
-    return sb_ctx_agree(f->ctx, err);
+    if (f->shm)
+        sb_shm_sync(f->shm); /* publish marks in other blocks before the agreement ... */
+    err = sb_ctx_agree(f->ctx, err);
+    if (f->shm)
+        sb_shm_sync(f->shm); /* ... and see theirs in this one after it */
+    return err;
 }
 
 /* ---- layer bookkeeping ------------------------------------------------------------------- */
@@ -328,6 +420,9 @@ static int full_advance(void *engine)
     f->flag_cur = f->flag_next;
     f->flag_next = t;
     memset(f->flag_next, 0, f->nchunks);
+    f->fl_next ^= 1;
+    if (f->shm)
+        sb_shm_sync(f->shm); /* the driver's next collective separates this from expanding */
     unsigned code = f->cur;
     f->cur = f->next;
     f->next = code;
@@ -376,27 +471,117 @@ static void full_free(full *f)
     free(f->progs);
     free(f->shapes);
     free(f->rq);
-    if (f->bits)
-        munmap(f->bits, f->bits_bytes);
-    free(f->flag_cur);
-    free(f->flag_next);
-    free(f->dist);
+    if (f->shm) {
+        sb_shm_destroy(f->shm); /* bits, flags and distances live in it */
+        free(f->seg);
+        free(f->node_ranks);
+    } else {
+        if (f->bits)
+            munmap(f->bits, f->bits_bytes);
+        free(f->flag_cur);
+        free(f->flag_next);
+        free(f->dist);
+    }
     sb_xchg_destroy(f->x);
 }
 
 /* The bit array comes straight from mmap (zero-filled, lazily backed) with transparent huge
  * pages requested: random updates over gigabytes miss the TLB far less on 2 MB pages. */
-static int alloc_bits(full *f)
+static int alloc_private(full *f, bool dist)
 {
-    f->bits_bytes = ((f->count + 31) / 32) * sizeof(uint64_t);
-    if (f->bits_bytes == 0)
-        f->bits_bytes = sizeof(uint64_t);
     void *p = mmap(NULL, f->bits_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return SB_ENOMEM;
     madvise(p, f->bits_bytes, MADV_HUGEPAGE);
     f->bits = p;
+    f->flag_cur = calloc(f->nchunks, 1);
+    f->flag_next = calloc(f->nchunks, 1);
+    if (dist)
+        f->dist = malloc(f->count ? f->count : 1);
+    return f->flag_cur && f->flag_next && (f->dist || !dist) ? 0 : SB_ENOMEM;
+}
+
+static size_t align64(uint64_t n)
+{
+    return (size_t)((n + 63) / 64 * 64);
+}
+
+/* A rank's segment: a header (the node's task counters, used in the leader's), bits, the two
+ * flag arrays, distances; laid out from the common block
+ * length so that every rank finds every other rank's arrays at the same offsets. */
+static full_seg seg_at(const full *f, unsigned char *base, bool dist, size_t *total)
+{
+    const size_t bits = align64((f->block + 31) / 32 * 8);
+    const size_t flags = align64((f->block >> CHUNK_SHIFT) + 1);
+    full_seg sg = {0};
+    if (base) {
+        sg.ctr = (uint64_t *)base;
+        base += 64;
+        sg.bits = (uint64_t *)base;
+        sg.flags[0] = base + bits;
+        sg.flags[1] = base + bits + flags;
+        sg.dist = dist ? base + bits + 2 * flags : NULL;
+    }
+    *total = 64 + bits + 2 * flags + (dist ? (size_t)f->block : 0);
+    return sg;
+}
+
+/* Node-shared segments for every rank (collective).  Returns SB_ENOMEM on every rank when the
+ * node cannot provide them; the caller then uses private memory. */
+static int alloc_shared(full *f, bool dist)
+{
+    const sb_ctx *ctx = f->ctx;
+    size_t total;
+    seg_at(f, NULL, dist, &total);
+    int err = sb_shm_create(&f->shm, ctx, total);
+    if (err)
+        return err;
+    f->seg = calloc((size_t)ctx->size, sizeof *f->seg);
+    f->node_ranks = malloc((size_t)ctx->node_size * sizeof *f->node_ranks);
+    err = sb_ctx_agree(ctx, f->seg && f->node_ranks ? 0 : SB_ENOMEM);
+    if (err) {
+        sb_shm_destroy(f->shm);
+        free(f->seg);
+        free(f->node_ranks);
+        f->shm = NULL;
+        f->seg = NULL;
+        f->node_ranks = NULL;
+        return err;
+    }
+    int k = 0;
+    for (int r = 0; r < ctx->size; r++) {
+        f->seg[r] = seg_at(f, sb_shm_segment(f->shm, r), dist, &total);
+        if (f->seg[r].bits) {
+            if (k == 0)
+                f->node_ctr = f->seg[r].ctr; /* the node leader has the lowest world rank */
+            f->node_ranks[k++] = r;
+        }
+    }
+    const full_seg *me = &f->seg[ctx->rank];
+    f->bits = me->bits;
+    f->flag_cur = me->flags[0];
+    f->flag_next = me->flags[1];
+    f->dist = me->dist;
     return 0;
+}
+
+/* The arrays, shared with the node's other ranks when that is asked for and possible. */
+static int alloc_arrays(full *f, const sb_growth_spec *spec, int err)
+{
+    f->bits_bytes = ((f->count + 31) / 32) * sizeof(uint64_t);
+    if (f->bits_bytes == 0)
+        f->bits_bytes = sizeof(uint64_t);
+    f->fl_next = 1;
+    const sb_ctx *ctx = f->ctx;
+    err = sb_ctx_agree(ctx, err);
+    if (err)
+        return err;
+    if (!(spec->shared_memory && ctx->size > 1 && ctx->node_size > 1) ||
+        alloc_shared(f, spec->store_distances) != 0)
+        err = alloc_private(f, spec->store_distances);
+    if (!err && f->dist)
+        memset(f->dist, 255, f->count);
+    return err;
 }
 
 static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_result *r)
@@ -426,26 +611,15 @@ static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_
     f->ngens = gs->ngens;
     f->progs = calloc((size_t)gs->ngens, sizeof *f->progs);
     f->shapes = calloc((size_t)gs->ngens, sizeof *f->shapes);
-    if (!f->shapes)
-        return SB_ENOMEM;
-    bool fast =
-        f->space.kind == SB_SPACE_PERM && f->space.codec.nw == 1 && f->space.codec.width == 4;
+    if (!f->shapes || !f->progs)
+        err = SB_ENOMEM; /* agreed in alloc_arrays, which every rank must reach */
+    bool fast = !err && f->space.kind == SB_SPACE_PERM && f->space.codec.nw == 1 &&
+                f->space.codec.width == 4;
     for (int g = 0; fast && g < gs->ngens; g++)
         f->shapes[g] = sb_shape_of(gs->perm + (size_t)g * gs->m, gs->m);
-    f->flag_cur = calloc(f->nchunks, 1);
-    f->flag_next = calloc(f->nchunks, 1);
-    if (!f->progs || !f->flag_cur || !f->flag_next)
-        return SB_ENOMEM;
     for (int g = 0; g < gs->ngens && !err; g++)
         err = sb_genprog_compile(&f->space.codec, gs->perm + (size_t)g * gs->m, &f->progs[g]);
-    if (!err)
-        err = alloc_bits(f);
-    if (!err && spec->store_distances) {
-        f->dist = malloc(f->count ? f->count : 1);
-        if (!f->dist)
-            return SB_ENOMEM;
-        memset(f->dist, 255, f->count);
-    }
+    err = alloc_arrays(f, spec, err);
     if (!err)
         err = sb_xchg_create(&f->x, ctx, (size_t)f->item_bytes, sb_full_xchg_items(f->block));
     /* Pipelined rounds let a rank that finishes its batch early go on with the next one. */
@@ -512,13 +686,24 @@ int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_prog
         err = sb_bfs_drive(&ops, &f, spec, ctx, prog, result);
         sb_xchg_stats st = sb_xchg_get_stats(f.x);
         result->exchange_seconds = st.seconds;
+        result->shared_memory = f.shm != NULL;
         result->exchange_bytes = st.bytes_remote;
     }
     if (!err && f.dist) {
-        result->distances = f.dist;
-        result->dist_offset = f.lo;
-        result->dist_count = f.count;
-        f.dist = NULL;
+        /* the caller owns and frees the table: out of a shared segment it must be copied */
+        uint8_t *d = f.shm ? malloc(f.count ? f.count : 1) : f.dist;
+        if (d && f.shm)
+            memcpy(d, f.dist, f.count);
+        err = sb_ctx_agree(ctx, d ? 0 : SB_ENOMEM);
+        if (!err) {
+            result->distances = d;
+            result->dist_offset = f.lo;
+            result->dist_count = f.count;
+            if (!f.shm)
+                f.dist = NULL;
+        } else if (f.shm) {
+            free(d);
+        }
     }
     full_free(&f);
     return err;

@@ -16,6 +16,16 @@ struct sb_ckpt;
 #define LOCAL_BATCH    128        /* ring of pending local marks (a power of two) */
 #define PREFETCH_AHEAD 64         /* marks in flight: about what the core's miss buffers hold */
 #define FIELDS_LO      0x5555555555555555ULL
+#define TASK_CHUNKS    16 /* chunks per task of the shared-memory scan */
+
+/* One rank's arrays.  With shared memory they live in a node-shared segment, and the other
+ * ranks on the node mark states in them directly. */
+typedef struct full_seg {
+    uint64_t *ctr; /* the node leader's: task counters of the shared scan */
+    uint64_t *bits;
+    uint8_t *flags[2]; /* "has states" per chunk; flags[fl_next] collects the next layer */
+    uint8_t *dist;
+} full_seg;
 
 typedef struct full {
     const sb_ctx *ctx;
@@ -27,12 +37,18 @@ typedef struct full {
     uint64_t *bits;
     size_t bits_bytes;
     uint8_t *flag_cur, *flag_next;
+    int fl_next;     /* flag_next == own flags[fl_next] */
+    sb_shm *shm;     /* node-shared segments, or NULL (private memory, marks through x) */
+    full_seg *seg;   /* shm: every world rank's arrays (bits NULL off this node) */
+    int *node_ranks; /* shm: world ranks on this node, ascending */
+    uint64_t *node_ctr;
     uint64_t nchunks;
     unsigned cur, next; /* codes of the current and next layer: 1 and 2, swapped each layer */
     uint64_t next_count;
     int item_bytes;
     sb_xchg *x;
     uint64_t pending[LOCAL_BATCH];
+    int pending_dst[LOCAL_BATCH]; /* shm: whose block each pending mark is in */
     int npending, pending_head;
     unsigned char *rq; /* received offsets not marked yet: [rq_head, rq_n) of rq_cap items */
     size_t rq_head, rq_n, rq_cap;

@@ -192,12 +192,13 @@ static void print_summary(FILE *out, const sb_job *job, const char *output,
             r->stop_reason, r->nlayers - 1, r->num_states);
     for (int i = 0; i < r->nlayers; i++)
         fprintf(out, "%s%" PRIu64, i ? "," : "", r->layer_sizes[i]);
-    fprintf(out,
-            "],\"seconds\":%.3f,\"states_per_second\":%.4g,\"edges_per_second_per_rank\":%.4g,"
-            "\"peak_rss_per_rank\":%" PRIu64 ",\"exchange_seconds_rank0\":%.3f,"
-            "\"exchange_bytes_rank0\":%" PRIu64 "}\n",
-            r->seconds, r->seconds > 0 ? (double)r->num_states / r->seconds : 0, erate,
-            r->peak_mem_max, r->exchange_seconds, r->exchange_bytes);
+    fprintf(
+        out,
+        "],\"seconds\":%.3f,\"states_per_second\":%.4g,\"edges_per_second_per_rank\":%.4g,"
+        "\"peak_rss_per_rank\":%" PRIu64 ",\"shared_memory\":%s,\"exchange_seconds_rank0\":%.3f,"
+        "\"exchange_bytes_rank0\":%" PRIu64 "}\n",
+        r->seconds, r->seconds > 0 ? (double)r->num_states / r->seconds : 0, erate, r->peak_mem_max,
+        r->shared_memory ? "true" : "false", r->exchange_seconds, r->exchange_bytes);
     fflush(out);
 }
 

@@ -7,7 +7,8 @@
  *                  10..35) or a list of integers [0, 0, 1, 1, 2, 2]
  *   mode:          auto | full | frontier
  *   max_layers, max_layer_size: integers >= 1, or null for no limit
- *   store_last_layer: integer >= 0;  store_distances: true | false */
+ *   store_last_layer: integer >= 0;  store_distances: true | false
+ *   shared_memory: true | false (full mode: node-local marks without the exchange) */
 #include "growth/spec.h"
 
 #include "job/schema.h"
@@ -360,6 +361,11 @@ const sb_field sb_growth_schema[] = {
      .offset = offsetof(sb_growth_spec, store_distances),
      .set_offset = SIZE_MAX,
      .help = "write the distance of every state (full mode)"},
+    {.key = "shared_memory",
+     .type = SB_F_BOOL,
+     .offset = offsetof(sb_growth_spec, shared_memory),
+     .set_offset = SIZE_MAX,
+     .help = "full mode: ranks on a node mark each other's blocks in shared memory"},
     {.key = NULL},
 };
 
@@ -373,6 +379,7 @@ void sb_growth_spec_init(void *target)
     spec->max_layer_size = -1;
     spec->store_last_layer = 1000;
     spec->store_distances = false;
+    spec->shared_memory = true;
 }
 
 void sb_growth_spec_free(void *target)

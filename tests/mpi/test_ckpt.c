@@ -289,6 +289,7 @@ typedef struct gcase {
     const char *family;
     int n, mode, stop_layer;
     bool distances;
+    bool shm; /* full mode: node-shared blocks */
 } gcase;
 
 /* What must come out the same: everything but timings. */
@@ -311,6 +312,7 @@ static void make_spec(sb_growth_spec *spec, const gcase *gc)
     spec->max_layer_size = -1;
     spec->store_last_layer = 16;
     spec->store_distances = gc->distances;
+    spec->shared_memory = gc->shm;
 }
 
 static outcome run(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_ckpt *g)
@@ -410,8 +412,8 @@ static void test_engine(const env *e, const gcase *gc)
 {
     const sb_ctx *ctx = e->ctx;
     char what[160], path[512], one[512];
-    snprintf(what, sizeof what, "%s %s n=%d%s", gc->mode == SB_MODE_FULL ? "full" : "frontier",
-             gc->family, gc->n, gc->distances ? " +distances" : "");
+    snprintf(what, sizeof what, "%s%s %s n=%d%s", gc->mode == SB_MODE_FULL ? "full" : "frontier",
+             gc->shm ? "-shared" : "", gc->family, gc->n, gc->distances ? " +distances" : "");
     path_in(e, "engine.ckpt.h5", path, sizeof path);
     path_in(e, "engine-one.ckpt.h5", one, sizeof one);
     sb_growth_spec spec;
@@ -449,7 +451,7 @@ static void test_signal(const env *e)
     const sb_ctx *ctx = e->ctx;
     char path[512];
     path_in(e, "signal.ckpt.h5", path, sizeof path);
-    gcase gc = {"lrx", 8, SB_MODE_FULL, 0, false};
+    gcase gc = {"lrx", 8, SB_MODE_FULL, 0, false, true};
     sb_growth_spec spec;
     make_spec(&spec, &gc);
     sb_signals *sig = NULL;
@@ -475,7 +477,7 @@ static void test_interval(const env *e)
 {
     char path[512];
     path_in(e, "every.ckpt.h5", path, sizeof path);
-    gcase gc = {"lrx", 7, SB_MODE_FRONTIER, 0, false};
+    gcase gc = {"lrx", 7, SB_MODE_FRONTIER, 0, false, false};
     sb_growth_spec spec;
     make_spec(&spec, &gc);
     sb_growth_ckpt g = {.path = path, .every = 1e-9};
@@ -504,10 +506,12 @@ int main(int argc, char **argv)
 
     test_file_module(&e);
     const gcase cases[] = {
-        {"lrx", 9, SB_MODE_FULL, 10, true},
-        {"pancake", 7, SB_MODE_FULL, 3, false},
-        {"lrx", 8, SB_MODE_FRONTIER, 9, false},
-        {"lx", 7, SB_MODE_FRONTIER, 6, false}, /* directed: every earlier layer kept */
+        {"lrx", 9, SB_MODE_FULL, 10, true, false},
+        {"lrx", 9, SB_MODE_FULL, 12, true, true},
+        {"pancake", 7, SB_MODE_FULL, 3, false, false},
+        {"pancake", 7, SB_MODE_FULL, 4, false, true},
+        {"lrx", 8, SB_MODE_FRONTIER, 9, false, false},
+        {"lx", 7, SB_MODE_FRONTIER, 6, false, false}, /* directed: every earlier layer kept */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         test_engine(&e, &cases[i]);

@@ -22,6 +22,8 @@ typedef struct tcase {
     const char *central; /* digits, or NULL for the identity */
 } tcase;
 
+#define ENGINE_FULL_SHM 100 /* a test-only mode value: full mode with shared_memory on */
+
 /* Fills a spec for a family; central as a digit string ("001122"). */
 static int make_spec(sb_growth_spec *spec, const tcase *tc, uint8_t *central_buf, int mode)
 {
@@ -38,7 +40,8 @@ static int make_spec(sb_growth_spec *spec, const tcase *tc, uint8_t *central_buf
             central_buf[i] = (uint8_t)(tc->central[i] - '0');
         spec->central = central_buf;
     }
-    spec->mode = mode;
+    spec->mode = mode == ENGINE_FULL_SHM ? SB_MODE_FULL : mode;
+    spec->shared_memory = mode == ENGINE_FULL_SHM;
     spec->max_layers = -1;
     spec->max_layer_size = -1;
     spec->store_last_layer = 7;
@@ -55,9 +58,12 @@ static int run_engine(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_r
     return sb_growth_frontier(spec, ctx, &prog, r);
 }
 
-/* Every check runs once per engine: both must give the same answers. */
-static const int engines[] = {SB_MODE_FRONTIER, SB_MODE_FULL};
-#define NENGINES 2
+/* Every check runs once per engine: all must give the same answers.  Full mode runs twice:
+ * with private blocks (marks to other ranks through the exchange) and with node-shared blocks
+ * (marks stored directly, the scan shared by the node's ranks). */
+static const int engines[] = {SB_MODE_FRONTIER, SB_MODE_FULL, ENGINE_FULL_SHM};
+static const char *const engine_names[] = {"frontier", "full", "full-shared"};
+#define NENGINES 3
 
 static void check_rows(mpicheck *mc, const char *what, const sb_growth_result *r,
                        const uint64_t *want, int nwant)
@@ -132,14 +138,22 @@ static void check_distances(mpicheck *mc, const char *what, const sb_growth_spec
           space.size);
 }
 
+static const char *engine_name(int mode)
+{
+    for (int e = 0; e < NENGINES; e++)
+        if (engines[e] == mode)
+            return engine_names[e];
+    return "?";
+}
+
 /* Engine vs reference BFS for one case. */
 static void check_against_reference(mpicheck *mc, const tcase *tc, const sb_ctx *ctx, int mode)
 {
     sb_growth_spec spec;
     uint8_t central[SB_MAX_ELEMS];
     char what[128];
-    snprintf(what, sizeof what, "%s %s(n=%d,k=%d)%s%s", mode == SB_MODE_FULL ? "full" : "frontier",
-             tc->family, tc->n, tc->k, tc->central ? " from " : "", tc->central ? tc->central : "");
+    snprintf(what, sizeof what, "%s %s(n=%d,k=%d)%s%s", engine_name(mode), tc->family, tc->n, tc->k,
+             tc->central ? " from " : "", tc->central ? tc->central : "");
     if (make_spec(&spec, tc, central, mode) != 0) {
         CHECK(mc, 0, "%s: cannot build generators", what);
         return;
@@ -150,15 +164,18 @@ static void check_against_reference(mpicheck *mc, const tcase *tc, const sb_ctx 
     int rerr = ref_bfs_run(&ref, spec.gens.m, spec.gens.ngens, spec.gens.perm, root, 5000000);
     CHECK(mc, rerr == 0, "%s: reference BFS failed", what);
     sb_growth_result r;
-    spec.store_distances = mode == SB_MODE_FULL;
+    spec.store_distances = spec.mode == SB_MODE_FULL;
     int err = run_engine(&spec, ctx, &r);
     CHECK(mc, err == 0, "%s: engine returned %d", what, err);
+    /* all ranks of these tests share one node: shared blocks whenever asked and P > 1 */
+    CHECK(mc, r.shared_memory == (mode == ENGINE_FULL_SHM && ctx->size > 1), "%s: shared_memory %d",
+          what, r.shared_memory);
     if (!err && !rerr) {
         check_rows(mc, what, &r, ref.layer_sizes, ref.nlayers);
         CHECK(mc, r.completed, "%s: not completed", what);
         CHECK(mc, r.num_states == ref.nstates, "%s: num_states", what);
         check_last_layer(mc, what, &r, &ref, ctx);
-        if (mode == SB_MODE_FULL)
+        if (spec.mode == SB_MODE_FULL)
             check_distances(mc, what, &spec, &r, &ref, ctx);
     }
     if (!rerr)
@@ -446,7 +463,7 @@ int main(int argc, char **argv)
     mpicheck mc = {.rank = ctx.rank};
     for (int e = 0; e < NENGINES; e++) {
         if (ctx.rank == 0)
-            printf("engine: %s\n", engines[e] == SB_MODE_FULL ? "full" : "frontier");
+            printf("engine: %s\n", engine_names[e]);
         test_every_family(&mc, &ctx, engines[e]);
         test_cosets(&mc, &ctx, engines[e]);
         test_closed_forms(&mc, &ctx, engines[e]);
