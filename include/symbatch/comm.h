@@ -31,19 +31,22 @@ int sb_ctx_hosts(const sb_ctx *ctx, char *buf, size_t size);
 
 /* ---- node-shared memory -------------------------------------------------------------------
  *
- * Every rank allocates a segment (an MPI-3 shared window over ctx->node_comm) that the other
- * ranks on its node can load from and store to directly.  The memory is zero-filled.  Callers
- * separate phases that write and read each other's segments with a collective over ctx->comm
- * and call sb_shm_sync() on both sides of it (the window's memory barrier).  Creation fails
- * cleanly (on every rank alike) when the node cannot provide the memory, so callers can fall
- * back to private memory. */
+ * Every rank allocates a segment (an MPI-3 shared window over ctx->node_comm, backed by
+ * /dev/shm) that the other ranks on its node can load from and store to directly.  The memory
+ * is zero-filled.  Callers separate phases that write and read each other's segments with a
+ * collective over ctx->comm and call sb_shm_sync() on both sides of it (the window's memory
+ * barrier).  Creation fails cleanly, on every rank alike, when the node cannot provide the
+ * memory (including too little room in /dev/shm), so callers can fall back to private memory. */
 typedef struct sb_shm sb_shm;
 
-/* Collective over ctx->comm.  Returns 0, or a negative sb_err on every rank. */
+/* Collective over ctx->comm; bytes may be 0.  Returns 0, or a negative sb_err on every rank. */
 int sb_shm_create(sb_shm **out, const sb_ctx *ctx, size_t bytes);
 void sb_shm_destroy(sb_shm *s);
 /* The segment of world rank `rank`, or NULL when that rank is on another node. */
 void *sb_shm_segment(const sb_shm *s, int rank);
+/* The node's non-empty segments as one array in node-rank order (they are allocated back to
+ * back), or NULL when they are not adjacent. */
+void *sb_shm_node_array(const sb_shm *s);
 void sb_shm_sync(sb_shm *s);
 
 /* ---- batched all-to-all exchange ----------------------------------------------------------

@@ -1,22 +1,25 @@
-/* Node-shared memory segments: one MPI-3 shared window per allocation, with every rank's
- * segment pointer looked up once, indexed by world rank. */
+/* Node-shared memory segments: one MPI-3 shared window per allocation.  Segments are allocated
+ * contiguously (the MPI default), so when the node's ranks are consecutive world ranks the
+ * segments form one array in rank order; every segment pointer is looked up once. */
 #include "symbatch/comm.h"
 #include "symbatch/error.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 struct sb_shm {
     MPI_Win win;
     int locked;
     void **base; /* per world rank; NULL off this node */
+    void *node;  /* the node's segments as one array, or NULL */
     size_t bytes;
 };
 
 /* World ranks of the ranks on this node, in node-rank order. */
 static int node_world_ranks(const sb_ctx *ctx, int *world)
 {
-    MPI_Group node, all;
+    MPI_Group node = MPI_GROUP_NULL, all;
     int *idx = malloc((size_t)ctx->node_size * sizeof *idx);
     if (!idx)
         return SB_ENOMEM;
@@ -33,21 +36,45 @@ static int node_world_ranks(const sb_ctx *ctx, int *world)
     return rc == MPI_SUCCESS ? 0 : SB_EMPI;
 }
 
+/* Looks up every segment; `node` is set when they lie back to back in node-rank order. */
 static int map_segments(sb_shm *s, const sb_ctx *ctx)
 {
     int *world = malloc((size_t)ctx->node_size * sizeof *world);
     int err = world ? node_world_ranks(ctx, world) : SB_ENOMEM;
+    unsigned char *first = NULL, *end = NULL;
+    int adjacent = 1;
     for (int i = 0; i < ctx->node_size && !err; i++) {
         MPI_Aint size;
         int disp;
         void *p = NULL;
-        if (MPI_Win_shared_query(s->win, i, &size, &disp, &p) != MPI_SUCCESS)
+        if (MPI_Win_shared_query(s->win, i, &size, &disp, &p) != MPI_SUCCESS) {
             err = SB_EMPI;
-        else
-            s->base[world[i]] = p;
+            break;
+        }
+        s->base[world[i]] = p;
+        if (size == 0)
+            continue;
+        if (!first)
+            first = p;
+        else if ((unsigned char *)p != end)
+            adjacent = 0;
+        end = (unsigned char *)p + size;
     }
+    s->node = adjacent ? first : NULL;
     free(world);
     return err;
+}
+
+/* Whether /dev/shm (where Open MPI backs shared windows) has room for the node's segments:
+ * touching pages of an overfull tmpfs would kill the job with SIGBUS instead of failing. */
+static int room_on_node(const sb_ctx *ctx, size_t bytes)
+{
+    uint64_t mine = bytes, total = 0;
+    MPI_Allreduce(&mine, &total, 1, MPI_UINT64_T, MPI_SUM, ctx->node_comm);
+    struct statvfs st;
+    if (statvfs("/dev/shm", &st) != 0)
+        return 1; /* no /dev/shm: the MPI library backs the window some other way */
+    return (uint64_t)st.f_bavail * st.f_frsize >= total + (total >> 4) + (64u << 20);
 }
 
 int sb_shm_create(sb_shm **out, const sb_ctx *ctx, size_t bytes)
@@ -55,6 +82,8 @@ int sb_shm_create(sb_shm **out, const sb_ctx *ctx, size_t bytes)
     *out = NULL;
     sb_shm *s = calloc(1, sizeof *s);
     int err = s && (s->base = calloc((size_t)ctx->size, sizeof *s->base)) ? 0 : SB_ENOMEM;
+    if (!err && !room_on_node(ctx, bytes))
+        err = SB_ENOMEM;
     err = sb_ctx_agree(ctx, err);
     if (err) {
         free(s ? s->base : NULL);
@@ -62,24 +91,20 @@ int sb_shm_create(sb_shm **out, const sb_ctx *ctx, size_t bytes)
         return err;
     }
     s->win = MPI_WIN_NULL;
-    s->bytes = bytes ? bytes : 8;
-    /* Separate segments: each may start on its own page, and nothing assumes adjacency. */
-    MPI_Info info;
-    MPI_Info_create(&info);
-    MPI_Info_set(info, "alloc_shared_noncontig", "true");
+    s->bytes = bytes;
     void *mine = NULL;
     /* An allocation failure must not abort the job: errors are returned for this call. */
     MPI_Comm_set_errhandler(ctx->node_comm, MPI_ERRORS_RETURN);
-    int rc = MPI_Win_allocate_shared((MPI_Aint)s->bytes, 1, info, ctx->node_comm, &mine, &s->win);
-    MPI_Info_free(&info);
+    int rc =
+        MPI_Win_allocate_shared((MPI_Aint)bytes, 1, MPI_INFO_NULL, ctx->node_comm, &mine, &s->win);
     err = rc == MPI_SUCCESS ? 0 : SB_ENOMEM;
     if (!err)
         err = map_segments(s, ctx);
     if (!err && MPI_Win_lock_all(MPI_MODE_NOCHECK, s->win) != MPI_SUCCESS)
         err = SB_EMPI;
     s->locked = !err;
-    if (!err)
-        memset(mine, 0, s->bytes);
+    if (!err && bytes)
+        memset(mine, 0, bytes);
     err = sb_ctx_agree(ctx, err);
     if (err) {
         sb_shm_destroy(s);
@@ -105,6 +130,11 @@ void sb_shm_destroy(sb_shm *s)
 void *sb_shm_segment(const sb_shm *s, int rank)
 {
     return s->base[rank];
+}
+
+void *sb_shm_node_array(const sb_shm *s)
+{
+    return s->node;
 }
 
 void sb_shm_sync(sb_shm *s)

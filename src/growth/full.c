@@ -25,6 +25,13 @@
 #include <string.h>
 #include <sys/mman.h>
 
+static void shm_sync(full *f)
+{
+    for (int i = 0; i < 3; i++)
+        if (f->shm[i])
+            sb_shm_sync(f->shm[i]);
+}
+
 /* ---- ownership --------------------------------------------------------------------------- */
 
 static inline int owner_of(const full *f, uint64_t r)
@@ -37,52 +44,30 @@ static inline int owner_of(const full *f, uint64_t r)
 
 /* ---- marking ----------------------------------------------------------------------------- */
 
-static inline void mark(full *f, uint64_t off)
+/* Marks node offset o "next" if it is unseen.  In shared memory the other ranks of the node
+ * mark in the same words: a field only ever goes from 0 to the next-layer code during an
+ * expansion, so a plain load that sees it non-zero is final; otherwise an atomic
+ * bit-test-and-set of the code's one bit decides which rank counts the state (about one
+ * atomic per state, not per edge).  Relaxed atomic loads and stores compile to plain moves. */
+static inline void mark(full *f, uint64_t o)
 {
-    uint64_t *w = &f->bits[off >> 5];
-    const unsigned sh = (unsigned)(off & 31) * 2;
-    if (((*w >> sh) & 3u) == 0) {
-        *w |= (uint64_t)f->next << sh;
-        f->next_count++;
-        f->flag_next[off >> CHUNK_SHIFT] = 1;
-        if (f->dist)
-            f->dist[off] = (uint8_t)(f->layer + 1);
-    }
-}
-
-/* The same in a node-shared block that other ranks mark too.  A field only ever goes from 0
- * to the next-layer code during an expansion, so a plain load that sees it non-zero is final;
- * otherwise an atomic bit-test-and-set of the code's one bit decides which rank counts the
- * state (about one atomic per state, not per edge). */
-static inline void mark_shared(full *f, int dest, uint64_t off)
-{
-    const full_seg *sg = &f->seg[dest];
-    uint64_t *w = &sg->bits[off >> 5];
-    const unsigned sh = (unsigned)(off & 31) * 2;
+    uint64_t *w = &f->nbits[o >> 5];
+    const unsigned sh = (unsigned)(o & 31) * 2;
+    const uint64_t bit = (uint64_t)f->next << sh; /* next is 1 or 2: a single bit */
     if (((__atomic_load_n(w, __ATOMIC_RELAXED) >> sh) & 3u) != 0)
         return;
-    const uint64_t bit = (uint64_t)f->next << sh; /* next is 1 or 2: a single bit */
-    if (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit)
-        return;
+    if (f->shared) {
+        if (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit)
+            return;
+    } else {
+        *w |= bit;
+    }
     f->next_count++;
-    uint8_t *flag = &sg->flags[f->fl_next][off >> CHUNK_SHIFT];
+    uint8_t *flag = &sb_full_flags_next(f)[o >> CHUNK_SHIFT];
     if (!__atomic_load_n(flag, __ATOMIC_RELAXED))
         __atomic_store_n(flag, 1, __ATOMIC_RELAXED);
-    if (sg->dist)
-        sg->dist[off] = (uint8_t)(f->layer + 1);
-}
-
-static inline uint64_t *word_of(const full *f, int dest, uint64_t off)
-{
-    return (f->seg ? f->seg[dest].bits : f->bits) + (off >> 5);
-}
-
-static inline void mark_any(full *f, int dest, uint64_t off)
-{
-    if (f->seg)
-        mark_shared(f, dest, off);
-    else
-        mark(f, off);
+    if (f->ndist)
+        f->ndist[o] = (uint8_t)(f->layer + 1);
 }
 
 /* Random updates of a large array, software-pipelined: each offset is prefetched when it
@@ -91,27 +76,21 @@ static inline void mark_any(full *f, int dest, uint64_t off)
  * prefetches turn into full-latency misses: measured 25% slower at n = 12.) */
 static void flush_local(full *f)
 {
-    for (int i = 0; i < f->npending; i++) {
-        int j = (f->pending_head + i) & (LOCAL_BATCH - 1);
-        mark_any(f, f->pending_dst[j], f->pending[j]);
-    }
+    for (int i = 0; i < f->npending; i++)
+        mark(f, f->pending[(f->pending_head + i) & (LOCAL_BATCH - 1)]);
     f->npending = 0;
     f->pending_head = 0;
 }
 
-/* Marks block offset `off` of rank `dest` (this rank, or one on its node with shared memory). */
-static inline void mark_local(full *f, int dest, uint64_t off)
+static inline void mark_local(full *f, uint64_t o)
 {
-    __builtin_prefetch(word_of(f, dest, off), 1);
+    __builtin_prefetch(&f->nbits[o >> 5], 1);
     if (f->npending == PREFETCH_AHEAD) {
-        int h = f->pending_head;
-        mark_any(f, f->pending_dst[h], f->pending[h]);
-        f->pending_head = (h + 1) & (LOCAL_BATCH - 1);
+        mark(f, f->pending[f->pending_head]);
+        f->pending_head = (f->pending_head + 1) & (LOCAL_BATCH - 1);
         f->npending--;
     }
-    int t = (f->pending_head + f->npending) & (LOCAL_BATCH - 1);
-    f->pending[t] = off;
-    f->pending_dst[t] = dest;
+    f->pending[(f->pending_head + f->npending) & (LOCAL_BATCH - 1)] = o;
     f->npending++;
 }
 
@@ -127,7 +106,7 @@ static void mark_offsets_nf(full *f, const unsigned char *items, size_t count)
         } else {
             memcpy(&off, items + 8 * i, 8);
         }
-        mark_local(f, f->ctx->rank, off);
+        mark_local(f, f->lo - f->node_lo + off);
     }
 }
 
@@ -176,17 +155,21 @@ static void mark_received(full *f, size_t k)
 
 /* ---- expansion --------------------------------------------------------------------------- */
 
+/* Neighbour r: marked here when it is in this node's arrays, else sent to its owner as an
+ * offset into the owner's block. */
 static inline void send_neighbour(full *f, uint64_t r)
 {
-    int dest = f->ctx->size == 1 ? 0 : owner_of(f, r);
-    uint64_t off = r - (uint64_t)dest * f->block;
-    if (dest == f->ctx->rank || (f->seg && f->seg[dest].bits)) {
-        mark_local(f, dest, off);
-    } else if (f->item_bytes == 4) {
-        sb_xchg_put4(f->x, dest, (uint32_t)off);
-    } else {
-        sb_xchg_put8(f->x, dest, off);
+    const uint64_t o = r - f->node_lo;
+    if (o < f->node_n) {
+        mark_local(f, o);
+        return;
     }
+    const int dest = owner_of(f, r);
+    const uint64_t off = r - (uint64_t)dest * f->block;
+    if (f->item_bytes == 4)
+        sb_xchg_put4(f->x, dest, (uint32_t)off);
+    else
+        sb_xchg_put8(f->x, dest, off);
 }
 
 /* One-word permutations with m fixed at compile time (instantiated per m by the switch).
@@ -265,35 +248,25 @@ static int round_mid_scan(full *f)
     return sb_xchg_round(f->x, 1, receive_offsets, f, &more_any);
 }
 
-/* States of rank `owner`'s block (this rank's, or a node neighbour's with shared memory). */
-static uint64_t block_count(const full *f, int owner)
+/* Expands the current states of node chunk c.  Words are loaded atomically because other
+ * ranks of the node may be marking in them; current-layer fields do not change meanwhile. */
+static int scan_chunk(full *f, uint64_t c)
 {
-    const uint64_t lo = f->block * (uint64_t)owner, N = f->space.size;
-    return lo >= N ? 0 : (N - lo < f->block ? N - lo : f->block);
-}
-
-/* Expands the current states of chunk c of `owner`'s block.  The words are loaded atomically
- * because with shared memory other ranks may be marking in them; the current-layer fields
- * themselves do not change during an expansion. */
-static int scan_chunk(full *f, int owner, uint64_t c)
-{
-    const uint64_t *bits = f->seg ? f->seg[owner].bits : f->bits;
-    const uint64_t lo = f->block * (uint64_t)owner, nwords = (block_count(f, owner) + 31) / 32;
-    const uint64_t w0 = (c << CHUNK_SHIFT) >> 5;
+    const uint64_t w0 = (c << CHUNK_SHIFT) >> 5, nwords = (f->node_n + 31) / 32;
     uint64_t w1 = ((c + 1) << CHUNK_SHIFT) >> 5;
     if (w1 > nwords)
         w1 = nwords;
     for (uint64_t wi = w0; wi < w1; wi++) {
-        uint64_t match = fields_equal(__atomic_load_n(&bits[wi], __ATOMIC_RELAXED), f->cur);
+        uint64_t match = fields_equal(__atomic_load_n(&f->nbits[wi], __ATOMIC_RELAXED), f->cur);
         while (match) {
             if (sb_xchg_room(f->x) < (size_t)f->ngens) {
                 int err = round_mid_scan(f);
                 if (err)
                     return err;
             }
-            uint64_t off = wi * 32 + (unsigned)__builtin_ctzll(match) / 2;
+            uint64_t o = wi * 32 + (unsigned)__builtin_ctzll(match) / 2;
             match &= match - 1;
-            expand_state(f, lo + off);
+            expand_state(f, f->node_lo + o);
             if (f->rq_head < f->rq_n)
                 mark_received(f, (size_t)f->ngens);
             /* let a pipelined exchange progress while this rank computes */
@@ -304,30 +277,29 @@ static int scan_chunk(full *f, int owner, uint64_t c)
     return 0;
 }
 
-/* With shared memory the ranks of a node expand the current states of all their blocks
- * together: tasks of TASK_CHUNKS chunks, handed out by an atomic counter in the node leader's
- * segment, so that a layer whose states crowd into one block still keeps every core busy.
- * Two counters alternate by layer; the leader zeroes the one for the next layer, which nobody
- * uses during this one. */
+/* The node's ranks expand the current states of all the node's blocks together: tasks of
+ * TASK_CHUNKS chunks handed out by an atomic counter, so that a layer whose states crowd into
+ * one block still keeps every core busy.  Two counters alternate by layer; the node leader
+ * zeroes the one for the next layer (nobody uses it during this one), and likewise the flags
+ * of layer L + 2, last read in the previous layer. */
 static int scan_node(full *f)
 {
-    uint64_t *ctr = &f->node_ctr[f->layer & 1];
-    if (f->ctx->node_rank == 0)
-        __atomic_store_n(&f->node_ctr[(f->layer + 1) & 1], 0, __ATOMIC_RELAXED);
-    const uint64_t per_block = ((f->block >> CHUNK_SHIFT) + TASK_CHUNKS) / TASK_CHUNKS;
-    const uint64_t ntasks = per_block * (uint64_t)f->ctx->node_size;
+    uint64_t *ctr = &f->task_ctr[f->layer & 1];
+    if (!f->shared || f->ctx->node_rank == 0) {
+        __atomic_store_n(&f->task_ctr[(f->layer + 1) & 1], 0, __ATOMIC_RELAXED);
+        memset(f->nflags[(f->layer + 2) % 3], 0, f->nchunks);
+    }
+    const uint8_t *flags = sb_full_flags_cur(f);
+    const uint64_t ntasks = (f->nchunks + TASK_CHUNKS - 1) / TASK_CHUNKS;
     for (;;) {
         uint64_t t = __atomic_fetch_add(ctr, 1, __ATOMIC_RELAXED);
         if (t >= ntasks)
             return 0;
-        const int owner = f->node_ranks[t / per_block];
-        const uint8_t *flags = f->seg[owner].flags[f->fl_next ^ 1];
-        uint64_t c = (t % per_block) * TASK_CHUNKS,
-                 nchunks = (block_count(f, owner) >> CHUNK_SHIFT) + 1;
-        for (uint64_t end = c + TASK_CHUNKS; c < end && c < nchunks; c++) {
+        uint64_t c = t * TASK_CHUNKS;
+        for (uint64_t end = c + TASK_CHUNKS; c < end && c < f->nchunks; c++) {
             if (!__atomic_load_n(&flags[c], __ATOMIC_RELAXED))
                 continue;
-            int err = scan_chunk(f, owner, c);
+            int err = scan_chunk(f, c);
             if (err)
                 return err;
         }
@@ -343,15 +315,10 @@ static int full_expand(void *engine, uint64_t *edges)
     /* Distances are stored in a byte; 255 means unreached. */
     if (f->dist && f->layer + 1 >= 255)
         err = SB_ELIMIT;
-    if (f->shm)
-        sb_shm_sync(f->shm); /* see the other ranks' advance */
+    shm_sync(f); /* see the other ranks' advance */
     sb_unranker_init(&f->unranker, &f->space);
-    if (f->shm && !err)
+    if (!err)
         err = scan_node(f);
-    for (uint64_t c = 0; c < f->nchunks && !err && !f->shm; c++) {
-        if (f->flag_cur[c])
-            err = scan_chunk(f, f->ctx->rank, c);
-    }
     /* Finish: rounds until no rank has anything left to send.  A rank that failed still joins
      * the rounds so that nobody waits for it; the error is agreed at the end. */
     while (more_any) {
@@ -368,33 +335,37 @@ static int full_expand(void *engine, uint64_t *edges)
     *edges = f->expanded * (uint64_t)f->ngens;
     if (!err)
         err = sb_xchg_error(f->x);
-    if (f->shm)
-        sb_shm_sync(f->shm); /* publish marks in other blocks before the agreement ... */
+    shm_sync(f); /* publish marks in other blocks before the agreement ... */
     err = sb_ctx_agree(f->ctx, err);
-    if (f->shm)
-        sb_shm_sync(f->shm); /* ... and see theirs in this one after it */
+    shm_sync(f); /* ... and see theirs in this block after it */
     return err;
 }
 
 /* ---- layer bookkeeping ------------------------------------------------------------------- */
 
-static uint64_t count_code(const full *f, unsigned code, const uint8_t *flags)
-{
-    uint64_t n = 0, nwords = (f->count + 31) / 32;
-    for (uint64_t c = 0; c < f->nchunks; c++) {
-        if (!flags[c])
-            continue;
-        uint64_t w1 = ((c + 1) << CHUNK_SHIFT) >> 5;
-        for (uint64_t wi = (c << CHUNK_SHIFT) >> 5; wi < w1 && wi < nwords; wi++)
-            n += (uint64_t)__builtin_popcountll(fields_equal(f->bits[wi], code));
-    }
-    return n;
-}
+/* Calls fn on every word of this rank's block that lies in a chunk flagged in `flags` (node
+ * chunks may straddle two blocks: each rank handles its own words). */
+#define FOR_OWN_FLAGGED_WORDS(f, flags, wi, body)                                                  \
+    do {                                                                                           \
+        const uint64_t w_lo_ = ((f)->lo - (f)->node_lo) / 32;                                      \
+        const uint64_t w_hi_ = w_lo_ + ((f)->count + 31) / 32;                                     \
+        for (uint64_t c_ = (w_lo_ * 32) >> CHUNK_SHIFT; (c_ << CHUNK_SHIFT) < w_hi_ * 32; c_++) {  \
+            if (!(flags)[c_])                                                                      \
+                continue;                                                                          \
+            uint64_t a_ = (c_ << CHUNK_SHIFT) / 32, b_ = ((c_ + 1) << CHUNK_SHIFT) / 32;           \
+            for (uint64_t wi = a_ < w_lo_ ? w_lo_ : a_; wi < b_ && wi < w_hi_; wi++)               \
+                body;                                                                              \
+        }                                                                                          \
+    } while (0)
 
 static uint64_t full_local_size(void *engine)
 {
     full *f = engine;
-    return count_code(f, f->cur, f->flag_cur);
+    uint64_t n = 0;
+    const uint8_t *flags = sb_full_flags_cur(f);
+    FOR_OWN_FLAGGED_WORDS(f, flags, wi,
+                          n += (uint64_t)__builtin_popcountll(fields_equal(f->nbits[wi], f->cur)));
+    return n;
 }
 
 static uint64_t full_next_size(void *engine)
@@ -402,27 +373,17 @@ static uint64_t full_next_size(void *engine)
     return ((full *)engine)->next_count;
 }
 
-/* Current states become closed; next becomes current by swapping the codes. */
+/* Current states of this rank's block become closed; next becomes current by swapping the
+ * codes, and the flags rotate with the layer number. */
 static int full_advance(void *engine)
 {
     full *f = engine;
-    uint64_t nwords = (f->count + 31) / 32;
-    for (uint64_t c = 0; c < f->nchunks; c++) {
-        if (!f->flag_cur[c])
-            continue;
-        uint64_t w1 = ((c + 1) << CHUNK_SHIFT) >> 5;
-        for (uint64_t wi = (c << CHUNK_SHIFT) >> 5; wi < w1 && wi < nwords; wi++) {
-            uint64_t m = fields_equal(f->bits[wi], f->cur);
-            f->bits[wi] |= m | (m << 1);
-        }
-    }
-    uint8_t *t = f->flag_cur;
-    f->flag_cur = f->flag_next;
-    f->flag_next = t;
-    memset(f->flag_next, 0, f->nchunks);
-    f->fl_next ^= 1;
-    if (f->shm)
-        sb_shm_sync(f->shm); /* the driver's next collective separates this from expanding */
+    const uint8_t *flags = sb_full_flags_cur(f);
+    FOR_OWN_FLAGGED_WORDS(f, flags, wi, {
+        uint64_t m = fields_equal(f->nbits[wi], f->cur);
+        f->nbits[wi] |= m | (m << 1);
+    });
+    shm_sync(f); /* the driver's next collective separates this from expanding */
     unsigned code = f->cur;
     f->cur = f->next;
     f->next = code;
@@ -437,20 +398,18 @@ static int full_last_layer(void *engine, uint64_t k, sb_growth_result *res)
     int err = sb_topk_init(&t, k, f->space.m);
     if (err)
         return sb_ctx_agree(f->ctx, err);
-    uint64_t nwords = (f->count + 31) / 32, s[SB_MAX_WORDS];
+    uint64_t s[SB_MAX_WORDS];
     uint8_t row[SB_MAX_WORDS * 64];
-    for (uint64_t c = 0; c < f->nchunks && k > 0; c++) {
-        if (!f->flag_cur[c])
-            continue;
-        uint64_t w1 = ((c + 1) << CHUNK_SHIFT) >> 5;
-        for (uint64_t wi = (c << CHUNK_SHIFT) >> 5; wi < w1 && wi < nwords; wi++) {
-            for (uint64_t m = fields_equal(f->bits[wi], f->cur); m; m &= m - 1) {
-                sb_space_unrank(&f->space, f->lo + wi * 32 + (unsigned)__builtin_ctzll(m) / 2, s);
+    const uint8_t *flags = sb_full_flags_cur(f);
+    if (k > 0)
+        FOR_OWN_FLAGGED_WORDS(f, flags, wi, {
+            for (uint64_t m = fields_equal(f->nbits[wi], f->cur); m; m &= m - 1) {
+                uint64_t o = wi * 32 + (unsigned)__builtin_ctzll(m) / 2;
+                sb_space_unrank(&f->space, f->node_lo + o, s);
                 sb_codec_unpack(&f->space.codec, s, row);
                 sb_topk_offer(&t, row);
             }
-        }
-    }
+        });
     err = sb_topk_gather(&t, f->ctx, &res->last_layer, &res->last_layer_rows);
     sb_topk_free(&t);
     return err;
@@ -459,7 +418,7 @@ static int full_last_layer(void *engine, uint64_t k, sb_growth_result *res)
 static uint64_t full_bytes(void *engine)
 {
     full *f = engine;
-    return f->bits_bytes + 2 * f->nchunks + (f->dist ? f->count : 0);
+    return f->bits_bytes + 3 * ((f->count >> CHUNK_SHIFT) + 1) + (f->dist ? f->count : 0);
 }
 
 /* ---- setup ------------------------------------------------------------------------------- */
@@ -471,34 +430,16 @@ static void full_free(full *f)
     free(f->progs);
     free(f->shapes);
     free(f->rq);
-    if (f->shm) {
-        sb_shm_destroy(f->shm); /* bits, flags and distances live in it */
-        free(f->seg);
-        free(f->node_ranks);
+    if (f->shared) {
+        for (int i = 0; i < 3; i++)
+            sb_shm_destroy(f->shm[i]);
     } else {
-        if (f->bits)
-            munmap(f->bits, f->bits_bytes);
-        free(f->flag_cur);
-        free(f->flag_next);
-        free(f->dist);
+        if (f->nbits)
+            munmap(f->nbits, f->bits_bytes);
+        free(f->task_ctr); /* the start of the flags buffer */
+        free(f->ndist);
     }
     sb_xchg_destroy(f->x);
-}
-
-/* The bit array comes straight from mmap (zero-filled, lazily backed) with transparent huge
- * pages requested: random updates over gigabytes miss the TLB far less on 2 MB pages. */
-static int alloc_private(full *f, bool dist)
-{
-    void *p = mmap(NULL, f->bits_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return SB_ENOMEM;
-    madvise(p, f->bits_bytes, MADV_HUGEPAGE);
-    f->bits = p;
-    f->flag_cur = calloc(f->nchunks, 1);
-    f->flag_next = calloc(f->nchunks, 1);
-    if (dist)
-        f->dist = malloc(f->count ? f->count : 1);
-    return f->flag_cur && f->flag_next && (f->dist || !dist) ? 0 : SB_ENOMEM;
 }
 
 static size_t align64(uint64_t n)
@@ -506,62 +447,94 @@ static size_t align64(uint64_t n)
     return (size_t)((n + 63) / 64 * 64);
 }
 
-/* A rank's segment: a header (the node's task counters, used in the leader's), bits, the two
- * flag arrays, distances; laid out from the common block
- * length so that every rank finds every other rank's arrays at the same offsets. */
-static full_seg seg_at(const full *f, unsigned char *base, bool dist, size_t *total)
+/* Points the flag arrays and task counters into one zeroed buffer of flags_bytes(f). */
+static size_t flags_bytes(const full *f)
 {
-    const size_t bits = align64((f->block + 31) / 32 * 8);
-    const size_t flags = align64((f->block >> CHUNK_SHIFT) + 1);
-    full_seg sg = {0};
-    if (base) {
-        sg.ctr = (uint64_t *)base;
-        base += 64;
-        sg.bits = (uint64_t *)base;
-        sg.flags[0] = base + bits;
-        sg.flags[1] = base + bits + flags;
-        sg.dist = dist ? base + bits + 2 * flags : NULL;
-    }
-    *total = 64 + bits + 2 * flags + (dist ? (size_t)f->block : 0);
-    return sg;
+    return 64 + 3 * align64(f->nchunks);
 }
 
-/* Node-shared segments for every rank (collective).  Returns SB_ENOMEM on every rank when the
- * node cannot provide them; the caller then uses private memory. */
+static void place_flags(full *f, unsigned char *p)
+{
+    f->task_ctr = (uint64_t *)p;
+    for (int i = 0; i < 3; i++)
+        f->nflags[i] = p + 64 + (size_t)i * align64(f->nchunks);
+}
+
+/* The bit array comes straight from mmap (zero-filled, lazily backed) with transparent huge
+ * pages requested: random updates over gigabytes miss the TLB far less on 2 MB pages. */
+static int alloc_private(full *f, bool dist)
+{
+    f->node_lo = f->lo;
+    f->node_n = f->count;
+    f->nchunks = (f->node_n >> CHUNK_SHIFT) + 1;
+    void *p = mmap(NULL, f->bits_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return SB_ENOMEM;
+    madvise(p, f->bits_bytes, MADV_HUGEPAGE);
+    f->nbits = p;
+    unsigned char *fl = calloc(1, flags_bytes(f));
+    if (!fl)
+        return SB_ENOMEM;
+    place_flags(f, fl);
+    if (dist && !(f->ndist = malloc(f->count ? f->count : 1)))
+        return SB_ENOMEM;
+    return 0;
+}
+
+/* Whether this node's ranks are consecutive world ranks (then their blocks are one range of
+ * states); the same answer on every rank. */
+static int node_is_range(const full *f, int *first)
+{
+    const sb_ctx *ctx = f->ctx;
+    int lo = ctx->rank, hi = ctx->rank;
+    MPI_Allreduce(&ctx->rank, &lo, 1, MPI_INT, MPI_MIN, ctx->node_comm);
+    MPI_Allreduce(&ctx->rank, &hi, 1, MPI_INT, MPI_MAX, ctx->node_comm);
+    int ok = hi - lo + 1 == ctx->node_size && ctx->rank - lo == ctx->node_rank, all = ok;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ctx->comm);
+    *first = lo;
+    return all;
+}
+
+static void drop_shared(full *f)
+{
+    for (int i = 0; i < 3; i++) {
+        sb_shm_destroy(f->shm[i]);
+        f->shm[i] = NULL;
+    }
+    f->shared = false;
+}
+
+/* The node's arrays in shared memory: the ranks' bit and distance segments are allocated back
+ * to back, so that together they are the node's arrays; the leader holds the flags.  Returns
+ * non-zero on every rank when that is not possible (the caller then uses private memory). */
 static int alloc_shared(full *f, bool dist)
 {
     const sb_ctx *ctx = f->ctx;
-    size_t total;
-    seg_at(f, NULL, dist, &total);
-    int err = sb_shm_create(&f->shm, ctx, total);
-    if (err)
-        return err;
-    f->seg = calloc((size_t)ctx->size, sizeof *f->seg);
-    f->node_ranks = malloc((size_t)ctx->node_size * sizeof *f->node_ranks);
-    err = sb_ctx_agree(ctx, f->seg && f->node_ranks ? 0 : SB_ENOMEM);
+    const uint64_t N = f->space.size;
+    int first;
+    if (!node_is_range(f, &first))
+        return SB_ELIMIT;
+    f->node_lo = f->block * (uint64_t)first;
+    uint64_t hi = f->block * (uint64_t)(first + ctx->node_size);
+    f->node_n = f->node_lo >= N ? 0 : (hi < N ? hi : N) - f->node_lo;
+    f->nchunks = (f->node_n >> CHUNK_SHIFT) + 1;
+    f->shared = true;
+    int err = sb_shm_create(&f->shm[0], ctx, f->count ? f->bits_bytes : 0);
+    if (!err)
+        err = sb_shm_create(&f->shm[1], ctx, ctx->node_rank == 0 ? flags_bytes(f) : 0);
+    if (!err && dist)
+        err = sb_shm_create(&f->shm[2], ctx, f->count);
+    if (!err) {
+        f->nbits = sb_shm_node_array(f->shm[0]);
+        f->ndist = dist ? sb_shm_node_array(f->shm[2]) : NULL;
+        bool ok = f->node_n == 0 || (f->nbits && (!dist || f->ndist));
+        err = sb_ctx_agree(ctx, ok ? 0 : SB_ELIMIT);
+    }
     if (err) {
-        sb_shm_destroy(f->shm);
-        free(f->seg);
-        free(f->node_ranks);
-        f->shm = NULL;
-        f->seg = NULL;
-        f->node_ranks = NULL;
+        drop_shared(f);
         return err;
     }
-    int k = 0;
-    for (int r = 0; r < ctx->size; r++) {
-        f->seg[r] = seg_at(f, sb_shm_segment(f->shm, r), dist, &total);
-        if (f->seg[r].bits) {
-            if (k == 0)
-                f->node_ctr = f->seg[r].ctr; /* the node leader has the lowest world rank */
-            f->node_ranks[k++] = r;
-        }
-    }
-    const full_seg *me = &f->seg[ctx->rank];
-    f->bits = me->bits;
-    f->flag_cur = me->flags[0];
-    f->flag_next = me->flags[1];
-    f->dist = me->dist;
+    place_flags(f, sb_shm_segment(f->shm[1], first));
     return 0;
 }
 
@@ -571,17 +544,32 @@ static int alloc_arrays(full *f, const sb_growth_spec *spec, int err)
     f->bits_bytes = ((f->count + 31) / 32) * sizeof(uint64_t);
     if (f->bits_bytes == 0)
         f->bits_bytes = sizeof(uint64_t);
-    f->fl_next = 1;
     const sb_ctx *ctx = f->ctx;
     err = sb_ctx_agree(ctx, err);
     if (err)
         return err;
-    if (!(spec->shared_memory && ctx->size > 1 && ctx->node_size > 1) ||
-        alloc_shared(f, spec->store_distances) != 0)
-        err = alloc_private(f, spec->store_distances);
-    if (!err && f->dist)
+    bool dist = spec->store_distances;
+    if (!(spec->shared_memory && ctx->size > 1 && ctx->node_size > 1) || alloc_shared(f, dist) != 0)
+        err = alloc_private(f, dist);
+    if (err)
+        return err;
+    f->bits = f->nbits + (f->lo - f->node_lo) / 32;
+    f->dist = f->ndist ? f->ndist + (f->lo - f->node_lo) : NULL;
+    if (f->dist)
         memset(f->dist, 255, f->count);
-    return err;
+    return 0;
+}
+
+void sb_full_flags_clear(full *f)
+{
+    shm_sync(f);
+    if (f->shared)
+        MPI_Barrier(f->ctx->node_comm); /* nobody still reads or sets a flag */
+    if (!f->shared || f->ctx->node_rank == 0)
+        memset(f->nflags[0], 0, 3 * align64(f->nchunks));
+    shm_sync(f);
+    if (f->shared)
+        MPI_Barrier(f->ctx->node_comm);
 }
 
 static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_result *r)
@@ -605,7 +593,6 @@ static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_
     f->lo = f->block * (uint64_t)ctx->rank;
     f->count = f->lo >= N ? 0 : (N - f->lo < f->block ? N - f->lo : f->block);
     f->item_bytes = f->block <= (1ULL << 32) ? 4 : 8;
-    f->nchunks = (f->count >> CHUNK_SHIFT) + 1;
     f->cur = 1;
     f->next = 2;
     f->ngens = gs->ngens;
@@ -620,8 +607,10 @@ static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_
     for (int g = 0; g < gs->ngens && !err; g++)
         err = sb_genprog_compile(&f->space.codec, gs->perm + (size_t)g * gs->m, &f->progs[g]);
     err = alloc_arrays(f, spec, err);
+    /* With every rank on one shared node nothing goes through the exchange: small buffers. */
+    size_t items = f->shared && ctx->num_nodes == 1 ? 4096 : sb_full_xchg_items(f->block);
     if (!err)
-        err = sb_xchg_create(&f->x, ctx, (size_t)f->item_bytes, sb_full_xchg_items(f->block));
+        err = sb_xchg_create(&f->x, ctx, (size_t)f->item_bytes, items);
     /* Pipelined rounds let a rank that finishes its batch early go on with the next one. */
     if (!err && ctx->size > 1)
         sb_xchg_set_pipelined(f->x, 1);
@@ -631,12 +620,13 @@ static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_
     sb_codec_pack(&f->space.codec, central, root);
     uint64_t rr = sb_space_rank(&f->space, root);
     if (owner_of(f, rr) == ctx->rank) {
-        uint64_t off = rr - f->lo;
-        f->bits[off >> 5] |= (uint64_t)f->cur << ((off & 31) * 2);
-        f->flag_cur[off >> CHUNK_SHIFT] = 1;
-        if (f->dist)
-            f->dist[off] = 0;
+        uint64_t o = rr - f->node_lo;
+        f->nbits[o >> 5] |= (uint64_t)f->cur << ((o & 31) * 2);
+        sb_full_flags_cur(f)[o >> CHUNK_SHIFT] = 1;
+        if (f->ndist)
+            f->ndist[o] = 0;
     }
+    shm_sync(f); /* published by the collectives before the first expansion */
     return 0;
 }
 
@@ -686,22 +676,22 @@ int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_prog
         err = sb_bfs_drive(&ops, &f, spec, ctx, prog, result);
         sb_xchg_stats st = sb_xchg_get_stats(f.x);
         result->exchange_seconds = st.seconds;
-        result->shared_memory = f.shm != NULL;
+        result->shared_memory = f.shared;
         result->exchange_bytes = st.bytes_remote;
     }
     if (!err && f.dist) {
         /* the caller owns and frees the table: out of a shared segment it must be copied */
-        uint8_t *d = f.shm ? malloc(f.count ? f.count : 1) : f.dist;
-        if (d && f.shm)
+        uint8_t *d = f.shared ? malloc(f.count ? f.count : 1) : f.dist;
+        if (d && f.shared)
             memcpy(d, f.dist, f.count);
         err = sb_ctx_agree(ctx, d ? 0 : SB_ENOMEM);
         if (!err) {
             result->distances = d;
             result->dist_offset = f.lo;
             result->dist_count = f.count;
-            if (!f.shm)
-                f.dist = NULL;
-        } else if (f.shm) {
+            if (!f.shared)
+                f.ndist = NULL; /* handed over */
+        } else if (f.shared) {
             free(d);
         }
     }

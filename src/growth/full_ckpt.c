@@ -109,18 +109,18 @@ static int read_state(full *f, struct sb_ckpt *ck)
     return 0;
 }
 
-/* Rebuilds the "has current states" flags; a state marked "next" cannot exist at a layer
- * boundary, so finding one means the data is not what a checkpoint holds. */
+/* Rebuilds the "has current states" flags (node chunks may straddle blocks, so the flags are
+ * set with atomic stores); a state marked "next" cannot exist at a layer boundary, so finding
+ * one means the data is not what a checkpoint holds. */
 static int rebuild_flags(full *f)
 {
-    const uint64_t nwords = (f->count + 31) / 32;
+    const uint64_t nwords = (f->count + 31) / 32, w0 = (f->lo - f->node_lo) / 32;
+    uint8_t *flags = sb_full_flags_cur(f);
     int bad = 0;
-    memset(f->flag_cur, 0, f->nchunks);
-    memset(f->flag_next, 0, f->nchunks);
     for (uint64_t wi = 0; wi < nwords; wi++) {
         uint64_t w = f->bits[wi];
         if (fields_equal(w, f->cur))
-            f->flag_cur[(wi * 32) >> CHUNK_SHIFT] = 1;
+            __atomic_store_n(&flags[((w0 + wi) * 32) >> CHUNK_SHIFT], 1, __ATOMIC_RELAXED);
         bad |= fields_equal(w, f->next) != 0;
     }
     return bad ? SB_ECKPT : 0;
@@ -134,8 +134,9 @@ int sb_full_load(void *engine, struct sb_ckpt *ck)
         err = read_state(f, ck);
     if (err)
         return err;
-    /* full_init marked the root: start from an empty array. */
+    /* full_init marked the root: start from an empty array and no flags. */
     memset(f->bits, 0, f->bits_bytes);
+    sb_full_flags_clear(f);
     err = sb_ckpt_read(ck, "/full/bits", SB_CKPT_U8, bits_offset(f), bits_count(f), f->bits);
     if (!err && f->dist)
         err = sb_ckpt_read(ck, "/full/distances", SB_CKPT_U8, f->count ? f->lo : 0, f->count,

@@ -6,6 +6,7 @@
 #include "symbatch/neighbour.h"
 #include "symbatch/rank.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,15 +19,10 @@ struct sb_ckpt;
 #define FIELDS_LO      0x5555555555555555ULL
 #define TASK_CHUNKS    16 /* chunks per task of the shared-memory scan */
 
-/* One rank's arrays.  With shared memory they live in a node-shared segment, and the other
- * ranks on the node mark states in them directly. */
-typedef struct full_seg {
-    uint64_t *ctr; /* the node leader's: task counters of the shared scan */
-    uint64_t *bits;
-    uint8_t *flags[2]; /* "has states" per chunk; flags[fl_next] collects the next layer */
-    uint8_t *dist;
-} full_seg;
-
+/* The arrays are kept per node: the blocks of the node's ranks back to back (node ranks are
+ * consecutive world ranks), in shared memory that every rank of the node marks directly.
+ * Without shared memory the "node" is this rank alone and the same code runs on private
+ * arrays.  Node offset o is state node_lo + o. */
 typedef struct full {
     const sb_ctx *ctx;
     sb_space space;
@@ -34,30 +30,41 @@ typedef struct full {
     sb_genprog *progs;
     uint64_t block, inv_block; /* states per block; floor((2^64 - 1) / block) */
     uint64_t lo, count;        /* this rank's block */
-    uint64_t *bits;
+    uint64_t node_lo, node_n;  /* the node's states */
+    uint64_t *nbits;           /* node's 2-bit array (4 states a byte, 32 a word) */
+    uint8_t *nflags[3];        /* per node chunk: may hold layer L's states, at [L % 3] */
+    uint8_t *ndist;            /* node's distances, or NULL */
+    uint64_t nchunks;          /* node chunks */
+    uint64_t *task_ctr;        /* two task counters of the scan, by layer parity */
+    uint64_t own_ctr[2];       /* ... when not shared */
+    bool shared;               /* node arrays in shared memory: atomic marks */
+    sb_shm *shm[3];            /* bits, flags, distances */
+    uint64_t *bits;            /* this rank's words of nbits (checkpoints) */
+    uint8_t *dist;             /* this rank's part of ndist */
     size_t bits_bytes;
-    uint8_t *flag_cur, *flag_next;
-    int fl_next;     /* flag_next == own flags[fl_next] */
-    sb_shm *shm;     /* node-shared segments, or NULL (private memory, marks through x) */
-    full_seg *seg;   /* shm: every world rank's arrays (bits NULL off this node) */
-    int *node_ranks; /* shm: world ranks on this node, ascending */
-    uint64_t *node_ctr;
-    uint64_t nchunks;
     unsigned cur, next; /* codes of the current and next layer: 1 and 2, swapped each layer */
     uint64_t next_count;
     int item_bytes;
     sb_xchg *x;
-    uint64_t pending[LOCAL_BATCH];
-    int pending_dst[LOCAL_BATCH]; /* shm: whose block each pending mark is in */
+    uint64_t pending[LOCAL_BATCH]; /* node offsets waiting to be marked */
     int npending, pending_head;
     unsigned char *rq; /* received offsets not marked yet: [rq_head, rq_n) of rq_cap items */
     size_t rq_head, rq_n, rq_cap;
-    uint8_t *dist;
     int layer;
     uint64_t expanded; /* states expanded in this layer */
     sb_unranker unranker;
     sb_shape *shapes; /* per generator; all generic unless one-word permutations */
 } full;
+
+static inline uint8_t *sb_full_flags_cur(const full *f)
+{
+    return f->nflags[f->layer % 3];
+}
+
+static inline uint8_t *sb_full_flags_next(const full *f)
+{
+    return f->nflags[(f->layer + 1) % 3];
+}
 
 /* Exchange slots for a block of `block` states: big rounds for big blocks (fewer
  * synchronisations), small ones for small spaces (every pipelined round moves its whole
@@ -71,6 +78,9 @@ static inline size_t sb_full_xchg_items(uint64_t block)
         items = XCHG_ITEMS_MAX;
     return (size_t)items;
 }
+
+/* Zeroes every chunk flag of the node (collective over the node when shared). */
+void sb_full_flags_clear(full *f);
 
 /* Checkpoint hooks (full_ckpt.c): the 2-bit array, the distance table, the layer codes. */
 int sb_full_save(void *engine, struct sb_ckpt *ck);
