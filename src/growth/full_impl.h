@@ -15,7 +15,9 @@ struct sb_ckpt;
 #define CHUNK_SHIFT    14         /* 16384 states (4 KB of bits) per "has current states" flag */
 #define XCHG_ITEMS_MAX (1u << 22) /* exchange slots per rank: 16 MB of 4-byte offsets */
 #define LOCAL_BATCH    128        /* ring of pending local marks (a power of two) */
-#define PREFETCH_AHEAD 64         /* marks in flight: about what the core's miss buffers hold */
+#ifndef PREFETCH_AHEAD
+#define PREFETCH_AHEAD 64 /* marks in flight: about what the core's miss buffers hold */
+#endif
 #define FIELDS_LO      0x5555555555555555ULL
 #define TASK_CHUNKS    16 /* chunks per task of the shared-memory scan */
 
