@@ -63,7 +63,7 @@ static inline void mark(full *f, uint64_t o)
         *w |= bit;
     }
     f->next_count++;
-    uint8_t *flag = &sb_full_flags_next(f)[o >> CHUNK_SHIFT];
+    uint8_t *flag = &f->fnext[o >> CHUNK_SHIFT];
     if (!__atomic_load_n(flag, __ATOMIC_RELAXED))
         __atomic_store_n(flag, 1, __ATOMIC_RELAXED);
     if (f->ndist)
@@ -76,22 +76,22 @@ static inline void mark(full *f, uint64_t o)
  * prefetches turn into full-latency misses: measured 25% slower at n = 12.) */
 static void flush_local(full *f)
 {
-    for (int i = 0; i < f->npending; i++)
-        mark(f, f->pending[(f->pending_head + i) & (LOCAL_BATCH - 1)]);
-    f->npending = 0;
-    f->pending_head = 0;
+    for (int i = 0; i < PREFETCH_AHEAD; i++) {
+        if (f->pending[i] != NO_MARK)
+            mark(f, f->pending[i]);
+        f->pending[i] = NO_MARK;
+    }
 }
 
+/* A delay line: the slot that receives o held the offset prefetched PREFETCH_AHEAD marks ago. */
 static inline void mark_local(full *f, uint64_t o)
 {
     __builtin_prefetch(&f->nbits[o >> 5], 1);
-    if (f->npending == PREFETCH_AHEAD) {
-        mark(f, f->pending[f->pending_head]);
-        f->pending_head = (f->pending_head + 1) & (LOCAL_BATCH - 1);
-        f->npending--;
-    }
-    f->pending[(f->pending_head + f->npending) & (LOCAL_BATCH - 1)] = o;
-    f->npending++;
+    uint64_t *slot = &f->pending[f->ppos++ & (PREFETCH_AHEAD - 1)];
+    const uint64_t due = *slot;
+    *slot = o;
+    if (due != NO_MARK)
+        mark(f, due);
 }
 
 /* Feeds offsets (4 or 8 bytes each) into the marking pipeline. */
@@ -316,6 +316,7 @@ static int full_expand(void *engine, uint64_t *edges)
     if (f->dist && f->layer + 1 >= 255)
         err = SB_ELIMIT;
     shm_sync(f); /* see the other ranks' advance */
+    f->fnext = sb_full_flags_next(f);
     sb_unranker_init(&f->unranker, &f->space);
     if (!err)
         err = scan_node(f);
@@ -595,6 +596,7 @@ static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_
     f->item_bytes = f->block <= (1ULL << 32) ? 4 : 8;
     f->cur = 1;
     f->next = 2;
+    memset(f->pending, 0xff, sizeof f->pending); /* NO_MARK */
     f->ngens = gs->ngens;
     f->progs = calloc((size_t)gs->ngens, sizeof *f->progs);
     f->shapes = calloc((size_t)gs->ngens, sizeof *f->shapes);

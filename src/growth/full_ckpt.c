@@ -144,7 +144,6 @@ int sb_full_load(void *engine, struct sb_ckpt *ck)
     if (err)
         return err;
     f->next_count = 0;
-    f->npending = 0;
     err = sb_ctx_agree(f->ctx, rebuild_flags(f));
     if (err)
         return refuse(f, ck,

@@ -14,12 +14,12 @@ struct sb_ckpt;
 
 #define CHUNK_SHIFT    14         /* 16384 states (4 KB of bits) per "has current states" flag */
 #define XCHG_ITEMS_MAX (1u << 22) /* exchange slots per rank: 16 MB of 4-byte offsets */
-#define LOCAL_BATCH    128        /* ring of pending local marks (a power of two) */
 #ifndef PREFETCH_AHEAD
-#define PREFETCH_AHEAD 64 /* marks in flight: about what the core's miss buffers hold */
+#define PREFETCH_AHEAD 64 /* marks in flight (a power of two): about what the miss buffers hold */
 #endif
-#define FIELDS_LO      0x5555555555555555ULL
-#define TASK_CHUNKS    16 /* chunks per task of the shared-memory scan */
+#define NO_MARK     UINT64_MAX /* an empty slot of the marking delay line */
+#define FIELDS_LO   0x5555555555555555ULL
+#define TASK_CHUNKS 16 /* chunks per task of the shared-memory scan */
 
 /* The arrays are kept per node: the blocks of the node's ranks back to back (node ranks are
  * consecutive world ranks), in shared memory that every rank of the node marks directly.
@@ -48,8 +48,9 @@ typedef struct full {
     uint64_t next_count;
     int item_bytes;
     sb_xchg *x;
-    uint64_t pending[LOCAL_BATCH]; /* node offsets waiting to be marked */
-    int npending, pending_head;
+    uint64_t pending[PREFETCH_AHEAD]; /* prefetched node offsets waiting to be marked */
+    unsigned ppos;
+    uint8_t *fnext;    /* flags of the next layer */
     unsigned char *rq; /* received offsets not marked yet: [rq_head, rq_n) of rq_cap items */
     size_t rq_head, rq_n, rq_cap;
     int layer;
