@@ -256,19 +256,27 @@ static int scan_chunk(full *f, uint64_t c)
     uint64_t w1 = ((c + 1) << CHUNK_SHIFT) >> 5;
     if (w1 > nwords)
         w1 = nwords;
+    const uint64_t *bits = f->nbits;
+    const unsigned cur = f->cur;
+    const size_t ng = (size_t)f->ngens;
+    size_t budget = sb_xchg_room(f->x) / ng; /* states that fit the send slots */
     for (uint64_t wi = w0; wi < w1; wi++) {
-        uint64_t match = fields_equal(__atomic_load_n(&f->nbits[wi], __ATOMIC_RELAXED), f->cur);
+        uint64_t match = fields_equal(__atomic_load_n(&bits[wi], __ATOMIC_RELAXED), cur);
         while (match) {
-            if (sb_xchg_room(f->x) < (size_t)f->ngens) {
-                int err = round_mid_scan(f);
-                if (err)
-                    return err;
+            if (budget == 0) {
+                if (sb_xchg_room(f->x) < ng) {
+                    int err = round_mid_scan(f);
+                    if (err)
+                        return err;
+                }
+                budget = sb_xchg_room(f->x) / ng;
             }
+            budget--;
             uint64_t o = wi * 32 + (unsigned)__builtin_ctzll(match) / 2;
             match &= match - 1;
             expand_state(f, f->node_lo + o);
             if (f->rq_head < f->rq_n)
-                mark_received(f, (size_t)f->ngens);
+                mark_received(f, ng);
             /* let a pipelined exchange progress while this rank computes */
             if ((++f->expanded & 1023) == 0)
                 sb_xchg_progress(f->x);
