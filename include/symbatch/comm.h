@@ -39,6 +39,10 @@ int sb_ctx_hosts(const sb_ctx *ctx, char *buf, size_t size);
  * memory (including too little room in /dev/shm), so callers can fall back to private memory. */
 typedef struct sb_shm sb_shm;
 
+/* Test-only fault injection: with this variable set, every node reports no room for shared
+ * memory, so callers take their fallback path. */
+#define SB_SHM_FAULT_ENV "SB_FAULT_SHM_FULL"
+
 /* Collective over ctx->comm; bytes may be 0.  Returns 0, or a negative sb_err on every rank. */
 int sb_shm_create(sb_shm **out, const sb_ctx *ctx, size_t bytes);
 void sb_shm_destroy(sb_shm *s);

@@ -20,7 +20,21 @@ for np in 1 2 4; do
     check_contains "run at $np ranks: full mode in the header" "$SB_ERR" "full mode"
     check_contains "run at $np ranks: JSON says full" "$SB_OUT" '"mode":"full"'
     check_contains "run at $np ranks: 9! states" "$SB_OUT" '"num_states":362880'
+    shared=$([ "$np" -gt 1 ] && echo true || echo false)
+    check_contains "run at $np ranks: node-shared blocks $shared" "$SB_OUT" "\"shared_memory\":$shared"
 done
+
+# --- shared memory off, and the fallback when the node has no room for it ------------------
+j=$(job private "growth:" "  generators: { family: lrx, n: 9 }" "  shared_memory: false")
+expect_rc 0 "$SB_BINARY" validate "$j"
+check_contains "validate echoes shared_memory" "$SB_OUT" "shared_memory: false"
+expect_rc 0 mpirun_sb 2 run "$j" --force
+check_contains "shared_memory: false keeps blocks private" "$SB_OUT" '"shared_memory":false'
+check_contains "private blocks: 9! states" "$SB_OUT" '"num_states":362880'
+j=$(job noroom "growth:" "  generators: { family: lrx, n: 9 }")
+expect_rc 0 env SB_FAULT_SHM_FULL=1 "$SB_MPIEXEC" -n 2 "$SB_BINARY" run "$j" --force
+check_contains "no room in /dev/shm: private blocks" "$SB_OUT" '"shared_memory":false'
+check_contains "no room in /dev/shm: same result" "$SB_OUT" '"num_states":362880'
 
 # --- mode: full over the budget is refused before any work ----------------------------------
 j=$(job toobig "memory_per_rank: \"100 MB\"" "growth:" "  generators: { family: lrx, n: 12 }" \
