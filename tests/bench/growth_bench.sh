@@ -7,7 +7,8 @@
 # Peak memory per rank is /usr/bin/time -v's "Maximum resident set size" of each rank process;
 # it counts pages shared between ranks (full mode's node-shared blocks) once per rank.  The
 # column "peak sum" counts them once: the largest sum of the ranks' proportional set sizes
-# (Pss in /proc/PID/smaps_rollup), sampled every 0.2 s.
+# (Pss in /proc/PID/smaps_rollup), sampled every second (more often slows the run: each
+# sample walks the page tables of every rank).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="$root/build/release"
@@ -37,7 +38,7 @@ pss_peak() {
             sum=$((sum + $(awk '/^Pss:/ {print $2}' /proc/$pid/smaps_rollup 2>/dev/null || echo 0)))
         done
         [ "$sum" -gt "$peak" ] && peak=$sum
-        sleep 0.2
+        sleep 1
     done
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
