@@ -32,7 +32,8 @@ typedef struct sb_shape {
 sb_shape sb_shape_of(const uint8_t *p, int n);
 
 /* Bit b of *even: [v_{2b} > x]; bit b of *odd: [v_{2b+1} > x] (nibbles beyond n are 0). */
-static inline void sb_nibbles_above(uint64_t w, unsigned x, unsigned *even, unsigned *odd)
+static inline __attribute__((always_inline)) void sb_nibbles_above(uint64_t w, unsigned x,
+                                                                   unsigned *even, unsigned *odd)
 {
     const uint64_t lo = 0x0F0F0F0F0F0F0F0FULL, hi = 0x8080808080808080ULL;
     const uint64_t k = (uint64_t)(0x7Fu - x) * 0x0101010101010101ULL;
@@ -41,7 +42,8 @@ static inline void sb_nibbles_above(uint64_t w, unsigned x, unsigned *even, unsi
     *odd = (unsigned)((o * 0x0102040810204080ULL) >> 56);
 }
 
-static inline uint64_t sb_rank_rot_left(const sb_unranker *u, uint64_t w)
+static inline __attribute__((always_inline)) uint64_t sb_rank_rot_left(const sb_unranker *u,
+                                                                       uint64_t w)
 {
     const sb_space *s = u->space;
     unsigned e, o;
@@ -49,7 +51,8 @@ static inline uint64_t sb_rank_rot_left(const sb_unranker *u, uint64_t w)
     return u->sl[s->n] + s->gt_l[0][e] + s->gt_l[1][o];
 }
 
-static inline uint64_t sb_rank_rot_right(const sb_unranker *u, uint64_t w)
+static inline __attribute__((always_inline)) uint64_t sb_rank_rot_right(const sb_unranker *u,
+                                                                        uint64_t w)
 {
     const sb_space *s = u->space;
     const int n = s->n;
@@ -58,7 +61,8 @@ static inline uint64_t sb_rank_rot_right(const sb_unranker *u, uint64_t w)
     return (uint64_t)last * s->fact[n - 1] + u->sr[n] - s->gt_r[0][e] - s->gt_r[1][o];
 }
 
-static inline uint64_t sb_rank_adj_swap(const sb_unranker *u, uint64_t w, int i)
+static inline __attribute__((always_inline)) uint64_t sb_rank_adj_swap(const sb_unranker *u,
+                                                                       uint64_t w, int i)
 {
     const sb_space *s = u->space;
     const int n = s->n;
