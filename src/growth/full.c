@@ -2,14 +2,16 @@
  *
  * Every state has a rank in [0, N) (src/perm/rank.c); rank r lives on the rank owning the block
  * that contains r and takes 2 bits there: 0 unseen, 3 closed, and 1/2 for "current" and "next",
- * whose meanings swap every layer so that starting a layer costs nothing.  Per layer a rank scans
- * its block for current states (skipping chunks known to hold none), unranks each one
- * (sequentially: consecutive ranks share most Lehmer digits), applies the generators to the
- * packed word, ranks the neighbours and marks them next on their owner: locally right away in
- * prefetched batches, remotely through the exchange object as block offsets (4 bytes when a
- * block has fewer than 2^32 states).  Marking only ever turns "unseen" into "next", so no rank
- * needs to know whether the graph is directed.  At the end of a layer the current states become
- * closed, chunk by chunk. */
+ * whose meanings swap every layer so that starting a layer costs nothing.  The blocks of the
+ * ranks on one node form one array in node-shared memory (full_impl.h; without it, each rank's
+ * block alone).  Per layer the node's ranks scan that array for current states in tasks from a
+ * shared counter (skipping chunks known to hold none), unrank each one (sequentially:
+ * consecutive ranks share most Lehmer digits), apply the generators to the packed word, rank
+ * the neighbours and mark them next: in the node's array directly, through a prefetching delay
+ * line, or on another node through the exchange object as block offsets (4 bytes when a block
+ * has fewer than 2^32 states).  Marking only ever turns "unseen" into "next", so no rank needs
+ * to know whether the graph is directed.  At the end of a layer each rank closes the current
+ * states of its own block, chunk by chunk. */
 #include "growth/engine.h"
 #include "growth/full_impl.h"
 #include "growth/lastlayer.h"
