@@ -234,13 +234,6 @@ static void expand_state(full *f, uint64_t r)
     }
 }
 
-/* Bit i*2 set for every 2-bit field of x equal to code. */
-static inline uint64_t fields_equal(uint64_t x, unsigned code)
-{
-    uint64_t y = x ^ (FIELDS_LO * code);
-    return ~(y | (y >> 1)) & FIELDS_LO;
-}
-
 /* An exchange round in the middle of the scan (collective; the others join from wherever they
  * are in theirs). */
 static int round_mid_scan(full *f)
@@ -354,28 +347,46 @@ static int full_expand(void *engine, uint64_t *edges)
 
 /* ---- layer bookkeeping ------------------------------------------------------------------- */
 
-/* Calls fn on every word of this rank's block that lies in a chunk flagged in `flags` (node
- * chunks may straddle two blocks: each rank handles its own words). */
-#define FOR_OWN_FLAGGED_WORDS(f, flags, wi, body)                                                  \
-    do {                                                                                           \
-        const uint64_t w_lo_ = ((f)->lo - (f)->node_lo) / 32;                                      \
-        const uint64_t w_hi_ = w_lo_ + ((f)->count + 31) / 32;                                     \
-        for (uint64_t c_ = (w_lo_ * 32) >> CHUNK_SHIFT; (c_ << CHUNK_SHIFT) < w_hi_ * 32; c_++) {  \
-            if (!(flags)[c_])                                                                      \
-                continue;                                                                          \
-            uint64_t a_ = (c_ << CHUNK_SHIFT) / 32, b_ = ((c_ + 1) << CHUNK_SHIFT) / 32;           \
-            for (uint64_t wi = a_ < w_lo_ ? w_lo_ : a_; wi < b_ && wi < w_hi_; wi++)               \
-                body;                                                                              \
-        }                                                                                          \
-    } while (0)
+/* This rank's words of the node array, [w_lo, w_hi), and the node chunks [c_lo, c_hi) that
+ * hold them (node chunks may straddle two blocks: each rank handles its own words). */
+typedef struct own_range {
+    uint64_t w_lo, w_hi, c_lo, c_hi;
+} own_range;
+
+static own_range own_words(const full *f)
+{
+    own_range r;
+    r.w_lo = (f->lo - f->node_lo) / 32;
+    r.w_hi = r.w_lo + (f->count + 31) / 32;
+    r.c_lo = (r.w_lo * 32) >> CHUNK_SHIFT;
+    r.c_hi = r.w_hi > r.w_lo ? ((r.w_hi * 32 - 1) >> CHUNK_SHIFT) + 1 : r.c_lo;
+    return r;
+}
+
+/* The words of chunk c that belong to this rank: [*a, *b). */
+static void chunk_words(const own_range *r, uint64_t c, uint64_t *a, uint64_t *b)
+{
+    *a = (c << CHUNK_SHIFT) / 32;
+    *b = ((c + 1) << CHUNK_SHIFT) / 32;
+    if (*a < r->w_lo)
+        *a = r->w_lo;
+    if (*b > r->w_hi)
+        *b = r->w_hi;
+}
 
 static uint64_t full_local_size(void *engine)
 {
     full *f = engine;
-    uint64_t n = 0;
+    uint64_t n = 0, a, b;
     const uint8_t *flags = sb_full_flags_cur(f);
-    FOR_OWN_FLAGGED_WORDS(f, flags, wi,
-                          n += (uint64_t)__builtin_popcountll(fields_equal(f->nbits[wi], f->cur)));
+    const own_range r = own_words(f);
+    for (uint64_t c = r.c_lo; c < r.c_hi; c++) {
+        if (!flags[c])
+            continue;
+        chunk_words(&r, c, &a, &b);
+        for (uint64_t wi = a; wi < b; wi++)
+            n += (uint64_t)__builtin_popcountll(fields_equal(f->nbits[wi], f->cur));
+    }
     return n;
 }
 
@@ -390,10 +401,17 @@ static int full_advance(void *engine)
 {
     full *f = engine;
     const uint8_t *flags = sb_full_flags_cur(f);
-    FOR_OWN_FLAGGED_WORDS(f, flags, wi, {
-        uint64_t m = fields_equal(f->nbits[wi], f->cur);
-        f->nbits[wi] |= m | (m << 1);
-    });
+    const own_range r = own_words(f);
+    uint64_t a, b;
+    for (uint64_t c = r.c_lo; c < r.c_hi; c++) {
+        if (!flags[c])
+            continue;
+        chunk_words(&r, c, &a, &b);
+        for (uint64_t wi = a; wi < b; wi++) {
+            uint64_t m = fields_equal(f->nbits[wi], f->cur);
+            f->nbits[wi] |= m | (m << 1);
+        }
+    }
     shm_sync(f); /* the driver's next collective separates this from expanding */
     unsigned code = f->cur;
     f->cur = f->next;
@@ -412,15 +430,21 @@ static int full_last_layer(void *engine, uint64_t k, sb_growth_result *res)
     uint64_t s[SB_MAX_WORDS];
     uint8_t row[SB_MAX_WORDS * 64];
     const uint8_t *flags = sb_full_flags_cur(f);
-    if (k > 0)
-        FOR_OWN_FLAGGED_WORDS(f, flags, wi, {
+    const own_range r = own_words(f);
+    uint64_t a, b;
+    for (uint64_t c = r.c_lo; c < r.c_hi && k > 0; c++) {
+        if (!flags[c])
+            continue;
+        chunk_words(&r, c, &a, &b);
+        for (uint64_t wi = a; wi < b; wi++) {
             for (uint64_t m = fields_equal(f->nbits[wi], f->cur); m; m &= m - 1) {
                 uint64_t o = wi * 32 + (unsigned)__builtin_ctzll(m) / 2;
                 sb_space_unrank(&f->space, f->node_lo + o, s);
                 sb_codec_unpack(&f->space.codec, s, row);
                 sb_topk_offer(&t, row);
             }
-        });
+        }
+    }
     err = sb_topk_gather(&t, f->ctx, &res->last_layer, &res->last_layer_rows);
     sb_topk_free(&t);
     return err;

@@ -19,13 +19,6 @@
 
 enum { ST_LAYER, ST_CUR, ST_SIZE, ST_DIST, ST_COUNT };
 
-/* Bit i*2 set for every 2-bit field of x equal to code (as in full.c). */
-static inline uint64_t fields_equal(uint64_t x, unsigned code)
-{
-    uint64_t y = x ^ (FIELDS_LO * code);
-    return ~(y | (y >> 1)) & FIELDS_LO;
-}
-
 /* This rank's part of the global arrays: its first byte of /full/bits (0 when it has no
  * states, so that an empty contribution is still inside the dataset). */
 static uint64_t bits_offset(const full *f)

@@ -19,7 +19,7 @@ struct sb_ckpt;
 #endif
 #define NO_MARK     UINT64_MAX /* an empty slot of the marking delay line */
 #define FIELDS_LO   0x5555555555555555ULL
-#define TASK_CHUNKS 16 /* chunks per task of the shared-memory scan */
+#define TASK_CHUNKS 16 /* chunks per task of the scan (shared by the node's ranks) */
 
 /* The arrays are kept per node: the blocks of the node's ranks back to back (node ranks are
  * consecutive world ranks), in shared memory that every rank of the node marks directly.
@@ -58,6 +58,13 @@ typedef struct full {
     sb_unranker unranker;
     sb_shape *shapes; /* per generator; all generic unless one-word permutations */
 } full;
+
+/* Bit i*2 set for every 2-bit field of x equal to code. */
+static inline uint64_t fields_equal(uint64_t x, unsigned code)
+{
+    uint64_t y = x ^ (FIELDS_LO * code);
+    return ~(y | (y >> 1)) & FIELDS_LO;
+}
 
 static inline uint8_t *sb_full_flags_cur(const full *f)
 {
