@@ -5,6 +5,7 @@
 #include <mpi.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* A duplicated communicator plus what modules keep asking about it.  Nothing in the library
@@ -15,6 +16,9 @@ typedef struct sb_ctx {
     MPI_Comm node_comm; /* ranks sharing this node (MPI_COMM_TYPE_SHARED) */
     int node_rank, node_size;
     int num_nodes;
+    /* Where library code writes its messages (rank 0 mostly): the stream the caller passed to
+     * sb_cli_main, stderr by default.  Never NULL after sb_ctx_init. */
+    FILE *err;
 } sb_ctx;
 
 int sb_ctx_init(sb_ctx *ctx, MPI_Comm parent);

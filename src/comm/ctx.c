@@ -1,6 +1,7 @@
 #include "symbatch/comm.h"
 #include "symbatch/error.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@ int sb_ctx_init(sb_ctx *ctx, MPI_Comm parent)
     memset(ctx, 0, sizeof *ctx);
     ctx->comm = MPI_COMM_NULL;
     ctx->node_comm = MPI_COMM_NULL;
+    ctx->err = stderr;
     if (MPI_Comm_dup(parent, &ctx->comm) != MPI_SUCCESS)
         return SB_EMPI;
     MPI_Comm_rank(ctx->comm, &ctx->rank);

@@ -290,6 +290,7 @@ int sb_cli_main(int argc, char **argv, MPI_Comm comm, FILE *out, FILE *err)
             fprintf(err, "symbatch: cannot set up MPI communicators\n");
         return 1;
     }
+    ctx.err = err;
     int rc = dispatch(&a, &ctx, out, err);
     sb_ctx_free(&ctx);
     return sb_exit_code(rc);
