@@ -69,47 +69,19 @@ double sb_growth_space_bound(const sb_growth_spec *spec);
 /* The central state of a spec (identity when none was given) into out[gens.m]. */
 void sb_growth_central(const sb_growth_spec *spec, uint8_t *out);
 
-struct sb_ckpt;
+struct sb_step;
 
-/* Checkpoints of a growth run.  growth_run fills it; the layer loop (src/growth/driver.c) acts
- * on it at layer boundaries: it writes a checkpoint when `every` seconds have passed since the
- * start or the last checkpoint, and writes one and stops (SB_ESIGNAL) when any rank caught
- * SIGTERM or SIGUSR1 (see signals.h).  With `resume` set it first continues from that open
- * checkpoint, possibly written on another number of ranks. */
-typedef struct sb_growth_ckpt {
-    const char *path;       /* "<output>.ckpt.h5" */
-    double every;           /* seconds between checkpoints; 0: only on signals */
-    const sb_job *job;      /* its text goes into every checkpoint (NULL: none) */
-    struct sb_ckpt *resume; /* open checkpoint to continue from, or NULL; the caller closes it */
-    /* > 0: checkpoint and stop with SB_ESIGNAL once this layer is done, as if a signal had
-     * come (for tests and tools that need a checkpoint at a given layer). */
-    int stop_after_layer;
-    /* Filled by the run: */
-    int written;          /* checkpoints written */
-    int stopped_by;       /* signal number that stopped the run (0: none) */
-    int resumed_layer;    /* layer the run continued from; -1 for a fresh run */
-    int resumed_ranks;    /* ranks that wrote the checkpoint resumed from */
-    double write_seconds; /* total time writing checkpoints */
-    double read_seconds;  /* time loading the checkpoint resumed from */
-    uint64_t write_bytes; /* payload bytes written (this rank, all checkpoints) */
-    uint64_t read_bytes;  /* payload bytes read (this rank) */
-} sb_growth_ckpt;
-
-/* Progress callback: called on every rank after each layer (the engine prints on rank 0).  It
- * also carries the checkpoint settings, since it is what the engines hand to the layer loop. */
-typedef struct sb_growth_progress {
-    FILE *out; /* NULL: silent */
-    double t_start;
-    sb_growth_ckpt *ckpt; /* NULL: no checkpoints */
-} sb_growth_progress;
+/* The engines run collectively and fill result on every rank.  step drives checkpoints,
+ * signals, resume, progress lines and timers (step.h; its unit is "layer"); NULL runs silently
+ * without checkpoints. */
 
 /* Frontier-mode BFS (collective).  Fills result on every rank. */
-int sb_growth_frontier(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_progress *prog,
+int sb_growth_frontier(const sb_growth_spec *spec, const sb_ctx *ctx, struct sb_step *step,
                        sb_growth_result *result);
 
 /* Full-mode BFS (collective): Korf's two-bit BFS over the ranked state space, each rank owning
  * a contiguous block of ranks.  Returns SB_ELIMIT when the space has no 63-bit perfect hash. */
-int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_progress *prog,
+int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, struct sb_step *step,
                    sb_growth_result *result);
 
 /* The job kind (in the registry). */

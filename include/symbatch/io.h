@@ -8,7 +8,7 @@
 #define SYMBATCH_IO_H
 
 #include "symbatch/comm.h"
-#include "symbatch/job.h"
+#include "symbatch/error.h"
 
 #include <hdf5.h>
 #include <stdbool.h>
@@ -24,10 +24,19 @@ typedef struct sb_h5 {
     char start_utc[32];
 } sb_h5;
 
+/* Where a result came from, recorded as root attributes.  io knows nothing of job files: the
+ * job layer fills this in. */
+typedef struct sb_provenance {
+    const char *kind;     /* job kind ("growth"); NULL: "none" */
+    const char *job_text; /* the job file's bytes */
+    const char *job_path; /* the job file as given on the command line */
+    uint64_t job_hash;    /* FNV-1a 64 of job_text */
+} sb_provenance;
+
 /* Collective.  Creates the temporary file for `final_path` and writes the root attributes that
  * are known at the start (version, git commit, job kind, job text, ranks, hosts, start time).
- * Refuses (SB_EEXIST) when final_path exists and !force. */
-int sb_h5_create(sb_h5 *h, const sb_ctx *ctx, const sb_job *job, const char *final_path,
+ * Refuses (SB_EEXIST) when final_path exists and !force.  prov may be NULL (kind "none"). */
+int sb_h5_create(sb_h5 *h, const sb_ctx *ctx, const sb_provenance *prov, const char *final_path,
                  bool force);
 /* Collective.  Writes end time and exit status, closes, and renames the file into place. */
 int sb_h5_commit(sb_h5 *h, int exit_status);

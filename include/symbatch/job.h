@@ -4,6 +4,9 @@
 
 #include "symbatch/comm.h"
 #include "symbatch/error.h"
+#include "symbatch/io.h"
+#include "symbatch/json.h"
+#include "symbatch/step.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -87,6 +90,7 @@ typedef struct sb_mem_estimate {
     uint64_t bytes_fixed; /* per rank, whatever the number of ranks (buffers) */
     char detail[256];     /* "2 bits x 4.79e8 states / 2 ranks + exchange buffers" */
     char mode[32];        /* kind-specific: growth says "full" or "frontier" */
+    int engine;           /* the kind's engine for this mode (its own enum), run by sb_job_run */
     char note[256];       /* why this mode was chosen, or why the job cannot run ("key: message") */
     /* True when the estimate is a firm requirement: a job over the budget is refused (exit 2)
      * before any work.  False for worst-case bounds (frontier mode, whose layers are unknown
@@ -107,6 +111,10 @@ typedef struct sb_run_opts {
     const sb_mem_estimate *estimate;
 } sb_run_opts;
 
+typedef struct sb_run sb_run; /* one run of a job (run.h) */
+
+/* A job kind: its job-file section and its science.  Everything else a run needs (output and
+ * checkpoint files, signals, progress, timers, the JSON summary) is sb_job_run's (run.h). */
 struct sb_job_kind {
     const char *name;
     const char *summary;
@@ -118,13 +126,35 @@ struct sb_job_kind {
     /* Cross-field checks after the schema pass (e.g. n against the family). */
     int (*validate)(sb_job *job);
     /* Estimates memory per rank for nranks ranks under a budget per rank (kinds with several
-     * engines choose one that fits). */
+     * engines choose one that fits and say which in out->engine). */
     int (*estimate_memory)(const sb_job *job, int nranks, uint64_t budget, sb_mem_estimate *out);
-    /* Collective: runs the job and writes the result file. */
-    int (*run)(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts);
     /* Prints kind-specific lines of `symbatch validate` (after the schema echo); may be NULL. */
     void (*describe)(const sb_job *job, FILE *out);
+    /* What one step is called in progress lines and messages ("layer", "update"). */
+    const char *step_unit;
+    /* What must not change between a checkpoint and the run resuming from it, for the engine
+     * the run uses. */
+    void (*fingerprint)(const sb_job *job, int engine, sb_fingerprint *fp);
+    /* May be NULL.  Collective, on --resume, before the fingerprint is compared: the kind may
+     * adopt the checkpoint's engine (run->engine) or refuse with SB_ECKPT and a message. */
+    int (*resume_prepare)(sb_run *run);
+    /* Collective: the science.  Computes run->result, calling the step controller (run->step)
+     * at every step boundary; continues from run->step.resume when it is set. */
+    int (*run)(sb_run *run);
+    /* Collective: writes the kind's group of the result file. */
+    int (*write)(sb_run *run, sb_h5 *h);
+    /* Rank 0: the kind's members of the JSON summary. */
+    void (*summary_fields)(const sb_run *run, sb_json *j);
+    /* Frees run->result (which may be NULL). */
+    void (*result_free)(sb_run *run);
+    /* Not collective: prints a human summary of the kind's group of a result file, opened
+     * read-only (`symbatch inspect`).  May be NULL: the group is then listed generically. */
+    void (*inspect)(hid_t file, FILE *out);
 };
+
+/* Checks that a kind has every required member; SB_EINTERNAL with the member's name in `why`
+ * otherwise.  sb_job_kind_find uses only kinds that pass. */
+int sb_job_kind_check(const sb_job_kind *kind, char *why, size_t size);
 
 /* The NULL-terminated table of job kinds. */
 const sb_job_kind *const *sb_job_kinds(void);

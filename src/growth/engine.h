@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 struct sb_ckpt;
+struct sb_step;
+struct sb_fingerprint;
 
 typedef struct sb_bfs_ops {
     const char *name;
@@ -38,24 +40,15 @@ typedef struct sb_bfs_ops {
 int sb_full_estimate(const sb_growth_spec *spec, int nranks, sb_mem_estimate *out);
 int sb_frontier_estimate(const sb_growth_spec *spec, int nranks, sb_mem_estimate *out);
 
-/* The layer loop.  prog->ckpt (may be NULL) says where and when to checkpoint and whether to
- * resume first (see sb_growth_ckpt in growth.h). */
+/* The layer loop.  step (may be NULL: silent, no checkpoints) decides when to checkpoint and
+ * stop, and whether to resume first from step->resume. */
 int sb_bfs_drive(const sb_bfs_ops *ops, void *engine, const sb_growth_spec *spec, const sb_ctx *ctx,
-                 sb_growth_progress *prog, sb_growth_result *result);
+                 struct sb_step *step, sb_growth_result *result);
 
 /* What must not change between a checkpoint and the run that resumes from it: the generators,
- * the central state, the engine actually used and store_distances.  Full mode adds its state
- * ranking (scheme and size), which its own load checks.  Keys are the job keys they come from. */
-#define SB_GROWTH_FP_ITEMS 4
-typedef struct sb_growth_fp {
-    const char *key[SB_GROWTH_FP_ITEMS];
-    char value[SB_GROWTH_FP_ITEMS][1100];
-} sb_growth_fp;
-
-void sb_growth_fingerprint(const sb_growth_spec *spec, const char *mode, sb_growth_fp *fp);
-/* Collective: compares fp with the checkpoint's.  SB_ECKPT when an item differs, with a line
- * in `why` such as "growth.generators differ from the checkpoint's (checkpoint: ...; this job:
- * ...)" (identical on every rank). */
-int sb_growth_fp_check(struct sb_ckpt *ck, const sb_growth_fp *fp, char *why, size_t size);
+ * the central state, the engine actually used (`mode`) and store_distances.  Full mode adds its
+ * state ranking (scheme and size), which its own load checks.  Keys are the job keys they come
+ * from. */
+void sb_growth_fingerprint(const sb_growth_spec *spec, const char *mode, struct sb_fingerprint *fp);
 
 #endif

@@ -297,7 +297,7 @@ int sb_frontier_estimate(const sb_growth_spec *spec, int nranks, sb_mem_estimate
     return 0;
 }
 
-int sb_growth_frontier(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_progress *prog,
+int sb_growth_frontier(const sb_growth_spec *spec, const sb_ctx *ctx, struct sb_step *step,
                        sb_growth_result *result)
 {
     frontier f;
@@ -312,7 +312,7 @@ int sb_growth_frontier(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_
                                 .bytes_held = bytes_held,
                                 .save = sb_frontier_save,
                                 .load = sb_frontier_load};
-        err = sb_bfs_drive(&ops, &f, spec, ctx, prog, result);
+        err = sb_bfs_drive(&ops, &f, spec, ctx, step, result);
         sb_xchg_stats st = sb_xchg_get_stats(f.x);
         result->exchange_seconds = st.seconds;
         result->exchange_bytes = st.bytes_remote;

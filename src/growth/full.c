@@ -694,7 +694,7 @@ int sb_full_estimate(const sb_growth_spec *spec, int nranks, sb_mem_estimate *ou
     return 0;
 }
 
-int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_progress *prog,
+int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, struct sb_step *step,
                    sb_growth_result *result)
 {
     full f;
@@ -709,7 +709,7 @@ int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_prog
                                 .bytes_held = full_bytes,
                                 .save = sb_full_save,
                                 .load = sb_full_load};
-        err = sb_bfs_drive(&ops, &f, spec, ctx, prog, result);
+        err = sb_bfs_drive(&ops, &f, spec, ctx, step, result);
         sb_xchg_stats st = sb_xchg_get_stats(f.x);
         result->exchange_seconds = st.seconds;
         result->shared_memory = f.shared;

@@ -9,11 +9,12 @@
 #include "symbatch/error.h"
 #include "symbatch/growth.h"
 #include "symbatch/io.h"
-#include "symbatch/signals.h"
+#include "symbatch/json.h"
+#include "symbatch/run.h"
+#include "symbatch/step.h"
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,31 @@ double sb_growth_space_bound(const sb_growth_spec *spec)
     return floor(arrangements(central, spec->gens.m) + 0.5);
 }
 
+/* The engines, by the mode that selects them. */
+typedef struct growth_engine {
+    int mode; /* sb_growth_mode */
+    const char *name;
+    int (*run)(const sb_growth_spec *spec, const sb_ctx *ctx, sb_step *step, sb_growth_result *r);
+} growth_engine;
+
+static const growth_engine engines[] = {
+    {SB_MODE_FULL, "full", sb_growth_full},
+    {SB_MODE_FRONTIER, "frontier", sb_growth_frontier},
+};
+
+/* The engine for a mode; frontier for anything else (it handles every state space). */
+static const growth_engine *engine_of(int mode)
+{
+    for (size_t i = 0; i < sizeof engines / sizeof engines[0]; i++)
+        if (engines[i].mode == mode)
+            return &engines[i];
+    return &engines[1];
+}
+
 /* Chooses the engine.  full when asked for; frontier when asked for; auto: full whenever the
  * whole state space fits the budget (it is exact, 2 bits per state, and much faster), else
  * frontier.  A distance table needs full mode. */
-static int growth_estimate(const sb_job *job, int nranks, uint64_t budget, sb_mem_estimate *out)
+static int choose_engine(const sb_job *job, int nranks, uint64_t budget, sb_mem_estimate *out)
 {
     const sb_growth_spec *spec = job->spec;
     sb_mem_estimate full, frontier;
@@ -85,6 +107,13 @@ static int growth_estimate(const sb_job *job, int nranks, uint64_t budget, sb_me
 
 /* The distance table: one byte per state, indexed by the state's rank under the recorded
  * scheme, each rank writing its own block collectively. */
+static int growth_estimate(const sb_job *job, int nranks, uint64_t budget, sb_mem_estimate *out)
+{
+    int err = choose_engine(job, nranks, budget, out);
+    out->engine = strcmp(out->mode, "full") == 0 ? SB_MODE_FULL : SB_MODE_FRONTIER;
+    return err;
+}
+
 static int write_distances(sb_h5 *h, const sb_growth_result *r)
 {
     const char *path = "/growth/distances";
@@ -163,206 +192,94 @@ static int write_growth(sb_h5 *h, const sb_growth_spec *spec, const sb_growth_re
     return err;
 }
 
-/* Writes s as a JSON string literal (paths may hold quotes, backslashes, control bytes). */
-static void json_string(FILE *out, const char *s)
+static int growth_write(sb_run *run, sb_h5 *h)
 {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
+    return write_growth(h, run->job->spec, run->result);
 }
 
-static void print_summary(FILE *out, const sb_job *job, const char *output,
-                          const sb_growth_result *r, const sb_ctx *ctx)
+static void growth_summary(const sb_run *run, sb_json *j)
 {
-    const sb_growth_spec *spec = job->spec;
-    double erate = r->seconds > 0 ? (double)r->edges / r->seconds / ctx->size : 0;
-    fprintf(out, "{\"kind\":\"growth\",\"output\":");
-    json_string(out, output);
-    fprintf(out,
-            ",\"family\":\"%s\",\"n\":%d,\"mode\":\"%s\",\"ranks\":%d,\"completed\":%s,"
-            "\"stop_reason\":\"%s\",\"diameter\":%d,\"num_states\":%" PRIu64 ",\"layer_sizes\":[",
-            spec->gens.family, spec->gens.n, r->mode, ctx->size, r->completed ? "true" : "false",
-            r->stop_reason, r->nlayers - 1, r->num_states);
-    for (int i = 0; i < r->nlayers; i++)
-        fprintf(out, "%s%" PRIu64, i ? "," : "", r->layer_sizes[i]);
-    fprintf(
-        out,
-        "],\"seconds\":%.3f,\"states_per_second\":%.4g,\"edges_per_second_per_rank\":%.4g,"
-        "\"peak_rss_per_rank\":%" PRIu64 ",\"shared_memory\":%s,\"exchange_seconds_rank0\":%.3f,"
-        "\"exchange_bytes_rank0\":%" PRIu64 "}\n",
-        r->seconds, r->seconds > 0 ? (double)r->num_states / r->seconds : 0, erate, r->peak_mem_max,
-        r->shared_memory ? "true" : "false", r->exchange_seconds, r->exchange_bytes);
-    fflush(out);
-}
-
-/* ---- checkpoints ---------------------------------------------------------------------------- */
-
-/* Rank 0 says why a run cannot start from (or next to) a checkpoint; every rank returns
- * SB_ECKPT.  The callers' conditions are identical on every rank. */
-static int refuse(const sb_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int refuse(const sb_ctx *ctx, const char *fmt, ...)
-{
-    if (ctx->rank == 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("symbatch: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-    }
-    return SB_ECKPT;
+    const sb_growth_spec *spec = run->job->spec;
+    const sb_growth_result *r = run->result;
+    const double secs = r->seconds;
+    sb_json_str(j, "family", spec->gens.family);
+    sb_json_i64(j, "n", spec->gens.n);
+    sb_json_str(j, "mode", r->mode);
+    sb_json_bool(j, "completed", r->completed);
+    sb_json_str(j, "stop_reason", r->stop_reason);
+    sb_json_i64(j, "diameter", r->nlayers - 1);
+    sb_json_u64(j, "num_states", r->num_states);
+    sb_json_u64_array(j, "layer_sizes", r->layer_sizes, (size_t)r->nlayers);
+    sb_json_f64(j, "seconds", "%.3f", secs);
+    sb_json_f64(j, "states_per_second", "%.4g", secs > 0 ? (double)r->num_states / secs : 0);
+    sb_json_f64(j, "edges_per_second_per_rank", "%.4g",
+                secs > 0 ? (double)r->edges / secs / run->ctx->size : 0);
+    sb_json_u64(j, "peak_rss_per_rank", r->peak_mem_max);
+    sb_json_bool(j, "shared_memory", r->shared_memory);
+    sb_json_f64(j, "exchange_seconds_rank0", "%.3f", r->exchange_seconds);
+    sb_json_u64(j, "exchange_bytes_rank0", r->exchange_bytes);
 }
 
 /* The engine of a resumed run is the checkpoint's.  Under mode auto a frontier checkpoint
  * resumes in frontier mode even where full mode would now fit; a full checkpoint needs full
  * mode, which auto chose against only because it does not fit the budget on these ranks. */
-static int resume_mode(const sb_growth_spec *spec, const sb_ctx *ctx, sb_ckpt *c,
-                       const sb_mem_estimate *est, const char **mode)
+static int growth_resume_prepare(sb_run *run)
 {
+    const sb_growth_spec *spec = run->job->spec;
+    const sb_ctx *ctx = run->ctx;
     char theirs[32];
-    int err = sb_ckpt_get_str(c, "fingerprint.growth.mode", theirs, sizeof theirs);
-    if (err || spec->mode != SB_MODE_AUTO || strcmp(theirs, *mode) == 0)
+    int err = sb_ckpt_get_str(&run->resume_ck, "fingerprint.growth.mode", theirs, sizeof theirs);
+    if (err || spec->mode != SB_MODE_AUTO || strcmp(theirs, engine_of(run->engine)->name) == 0)
         return err;
     if (strcmp(theirs, "frontier") == 0) {
-        *mode = "frontier";
+        run->engine = SB_MODE_FRONTIER;
         return 0;
     }
-    return refuse(ctx,
-                  "cannot resume from '%s': it was written in full mode, which does not fit the "
-                  "memory budget on %d ranks (%s); resume on more ranks or raise memory_per_rank",
-                  c->path, ctx->size, est && est->note[0] ? est->note : "auto chose frontier");
+    const sb_mem_estimate *est = run->estimate;
+    if (ctx->rank == 0)
+        fprintf(ctx->err,
+                "symbatch: cannot resume from '%s': it was written in full mode, which does not "
+                "fit the memory budget on %d ranks (%s); resume on more ranks or raise "
+                "memory_per_rank\n",
+                run->ckpt_path, ctx->size, est && est->note[0] ? est->note : "auto chose frontier");
+    return SB_ECKPT;
 }
 
-/* Opens the checkpoint to resume from and checks that it belongs to this job. */
-static int open_resume(const sb_job *job, const sb_ctx *ctx, const sb_mem_estimate *est, sb_ckpt *c,
-                       const char *path, const char **mode)
+static void growth_fingerprint(const sb_job *job, int engine, sb_fingerprint *fp)
 {
-    char kind[32], why[2600];
-    int err = sb_ckpt_open(c, ctx, path);
-    if (err)
-        return err;
-    err = sb_ckpt_get_str(c, "kind", kind, sizeof kind);
-    if (!err && strcmp(kind, "growth") != 0)
-        err = refuse(ctx, "cannot resume from '%s': it is a checkpoint of a %s job", path, kind);
-    if (!err)
-        err = resume_mode(job->spec, ctx, c, est, mode);
-    sb_growth_fp fp;
-    sb_growth_fingerprint(job->spec, *mode, &fp);
-    if (!err && sb_growth_fp_check(c, &fp, why, sizeof why) == SB_ECKPT)
-        err = refuse(ctx, "cannot resume from '%s': %s", path, why);
-    if (err)
-        sb_ckpt_close(c);
-    return err;
+    sb_growth_fingerprint(job->spec, engine_of(engine)->name, fp);
 }
 
-/* Before any work: --resume opens the checkpoint; a fresh run is refused while one exists
- * (--force removes it: the user asked to start over). */
-static int prepare_checkpoint(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts,
-                              sb_ckpt *c, const char *path, const char **mode)
+static int growth_run(sb_run *run)
 {
-    if (opts->resume)
-        return open_resume(job, ctx, opts->estimate, c, path, mode);
-    bool exists = false;
-    int err = sb_ckpt_exists(ctx, path, &exists);
-    if (err || !exists)
-        return err;
-    if (!opts->force)
-        return refuse(ctx,
-                      "checkpoint '%s' exists: pass --resume to continue, or --force to start "
-                      "over",
-                      path);
-    return sb_ckpt_remove(ctx, path);
-}
-
-static void print_start(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts,
-                        const char *mode, FILE *out)
-{
-    const sb_growth_spec *spec = job->spec;
-    const sb_mem_estimate *est = opts->estimate;
-    if (ctx->rank != 0 || !out)
-        return;
-    fprintf(out, "symbatch: growth of %s n=%d (%d generators, %s) on %d ranks, %s mode\n",
-            spec->gens.family, spec->gens.n, spec->gens.ngens,
-            spec->gens.inverse_closed ? "undirected" : "directed", ctx->size, mode);
-    if (est && est->note[0])
-        fprintf(out, "symbatch: %s\n", est->note);
-}
-
-/* Runs the engine with the signal handlers in place (SIGTERM, SIGUSR1: checkpoint and stop). */
-static int run_engine(const sb_growth_spec *spec, const sb_ctx *ctx, const char *mode,
-                      sb_growth_progress *prog, sb_growth_result *r)
-{
-    sb_signals *sig = NULL;
-    int err = sb_ctx_agree(ctx, sb_signals_install(&sig));
-    if (!err && strcmp(mode, "full") == 0)
-        err = sb_growth_full(spec, ctx, prog, r);
-    else if (!err)
-        err = sb_growth_frontier(spec, ctx, prog, r);
-    sb_signals_restore(sig);
-    return err;
-}
-
-/* The result is complete: its checkpoint is not needed any more. */
-static void remove_checkpoint(const sb_ctx *ctx, const char *path)
-{
-    if (sb_ckpt_remove(ctx, path) != 0 && ctx->rank == 0)
-        fprintf(stderr,
-                "symbatch: warning: the result is complete, but checkpoint '%s' could "
-                "not be removed; remove it before running this job again\n",
-                path);
-}
-
-static int growth_run(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts)
-{
-    const sb_growth_spec *spec = job->spec;
-    const char *output = opts->output_override ? opts->output_override : job->output;
-    const sb_mem_estimate *est = opts->estimate;
-    const char *mode = est && strcmp(est->mode, "full") == 0 ? "full" : "frontier";
-    char ckpath[4096 + 16];
-    sb_ckpt resume;
-    memset(&resume, 0, sizeof resume);
-    if (sb_ckpt_path(ckpath, sizeof ckpath, output))
-        return SB_EINPUT;
-    int err = prepare_checkpoint(job, ctx, opts, &resume, ckpath, &mode);
-    if (err)
-        return err;
-    sb_h5 h;
-    err = sb_h5_create(&h, ctx, job, output, opts->force);
+    const sb_growth_spec *spec = run->job->spec;
+    const sb_ctx *ctx = run->ctx;
+    const growth_engine *e = engine_of(run->engine);
+    sb_growth_result *r = calloc(1, sizeof *r);
+    int err = sb_ctx_agree(ctx, r ? 0 : SB_ENOMEM);
     if (err) {
-        sb_ckpt_close(&resume);
+        free(r);
         return err;
     }
-    sb_growth_ckpt g = {.path = ckpath,
-                        .every = job->checkpoint_every,
-                        .job = job,
-                        .resume = opts->resume ? &resume : NULL};
-    sb_growth_progress prog = {
-        .out = opts->quiet ? NULL : opts->progress, .t_start = sb_now(), .ckpt = &g};
-    sb_growth_result r;
-    memset(&r, 0, sizeof r);
-    print_start(job, ctx, opts, mode, prog.out);
-    err = run_engine(spec, ctx, mode, &prog, &r);
-    sb_ckpt_close(&resume);
-    if (!err)
-        err = write_growth(&h, spec, &r);
-    if (!err)
-        err = sb_h5_commit(&h, 0);
-    else
-        sb_h5_abort(&h);
-    if (!err)
-        remove_checkpoint(ctx, ckpath);
-    if (!err && ctx->rank == 0 && opts->summary)
-        print_summary(opts->summary, job, output, &r, ctx);
-    sb_growth_result_free(&r);
+    run->result = r;
+    sb_step_note(&run->step, "symbatch: growth of %s n=%d (%d generators, %s) on %d ranks, %s mode",
+                 spec->gens.family, spec->gens.n, spec->gens.ngens,
+                 spec->gens.inverse_closed ? "undirected" : "directed", ctx->size, e->name);
+    if (run->estimate && run->estimate->note[0])
+        sb_step_note(&run->step, "symbatch: %s", run->estimate->note);
+    if (spec->max_layers > 0)
+        run->step.total = spec->max_layers;
+    err = e->run(spec, ctx, &run->step, r);
+    sb_step_time(&run->step, "exchange", r->exchange_seconds);
     return err;
+}
+
+static void growth_result_free(sb_run *run)
+{
+    if (run->result)
+        sb_growth_result_free(run->result);
+    free(run->result);
+    run->result = NULL;
 }
 
 void sb_growth_result_free(sb_growth_result *r)
@@ -390,6 +307,13 @@ const sb_job_kind sb_growth_kind = {
     .spec_free = sb_growth_spec_free,
     .validate = sb_growth_validate,
     .estimate_memory = growth_estimate,
-    .run = growth_run,
     .describe = sb_growth_describe,
+    .step_unit = "layer",
+    .fingerprint = growth_fingerprint,
+    .resume_prepare = growth_resume_prepare,
+    .run = growth_run,
+    .write = growth_write,
+    .summary_fields = growth_summary,
+    .result_free = growth_result_free,
+    .inspect = NULL,
 };

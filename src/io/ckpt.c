@@ -4,6 +4,7 @@
  * Every public function is collective and agrees on a verdict after each step that can fail
  * locally, before the next collective call, so one rank's failure never leaves the others
  * waiting inside HDF5.  The message of the failing rank travels to rank 0, which prints it. */
+#include "io/durable.h"
 #include "io/h5err.h"
 #include "symbatch/ckpt.h"
 #include "symbatch/core.h"
@@ -74,29 +75,30 @@ static int sys_fail(char *detail, const char *call, const char *path)
     return SB_EIO;
 }
 
-/* Every rank passes its status and what went wrong; every rank gets the most severe status.
- * Rank 0 prints the message of the lowest failing rank, once per checkpoint handle. */
-static int agree(sb_ckpt *ck, int local, const char *detail)
+static int report(sb_ckpt *ck, const sb_verdict *v)
 {
-    struct {
-        int value, rank;
-    } in = {local, ck->ctx->rank}, out;
-    if (MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MINLOC, ck->ctx->comm) != MPI_SUCCESS)
-        return SB_EMPI;
-    if (out.value >= 0)
+    if (v->code >= 0)
         return 0;
-    ck->damaged |= out.value == SB_ECKPT;
-    char msg[DETAIL_MAX] = "";
-    if (ck->ctx->rank == out.rank)
-        snprintf(msg, sizeof msg, "%s", detail && detail[0] ? detail : sb_strerror(local));
-    if (MPI_Bcast(msg, sizeof msg, MPI_CHAR, out.rank, ck->ctx->comm) != MPI_SUCCESS)
-        return SB_EMPI;
+    ck->damaged |= v->code == SB_ECKPT;
     if (ck->ctx->rank == 0 && !ck->reported) {
         ck->reported = 1;
-        fprintf(stderr, "symbatch: checkpoint '%s': %s%s\n", ck->path, msg,
-                out.rank ? " (on another rank)" : "");
+        char where[48] = "";
+        if (v->rank != 0)
+            snprintf(where, sizeof where, " (on rank %d)", v->rank);
+        fprintf(ck->ctx->err, "symbatch: checkpoint '%s': %s%s\n", ck->path,
+                v->msg[0] ? v->msg : sb_strerror(v->code), where);
     }
-    return out.value;
+    return v->code;
+}
+
+/* Every rank passes its status and what went wrong; every rank gets the most severe status
+ * (durable.h).  Rank 0 prints the message of the lowest failing rank, once per handle. */
+static int agree(sb_ckpt *ck, int local, const char *detail)
+{
+    sb_verdict v;
+    const char *why = detail && detail[0] ? detail : local < 0 ? sb_strerror(local) : "";
+    sb_io_agree(ck->ctx, local, why, &v);
+    return report(ck, &v);
 }
 
 static void close_id(hid_t *id, herr_t (*closer)(hid_t))
@@ -388,35 +390,6 @@ done:
     return rc;
 }
 
-static int fsync_path(const char *path, bool folder, char *detail)
-{
-    int fd = open(path, O_RDONLY | (folder ? O_DIRECTORY : 0));
-    if (fd < 0)
-        return sys_fail(detail, "cannot open", path);
-    int rc = 0;
-    if (fsync(fd) != 0 && !(folder && (errno == EINVAL || errno == EBADF)))
-        rc = sys_fail(detail, "cannot fsync", path);
-    close(fd);
-    return rc;
-}
-
-/* Rank 0: renames the durable temporary file over the checkpoint and makes the rename durable. */
-static int publish(const sb_ckpt *ck, char *detail)
-{
-    char folder[sizeof ck->path];
-    snprintf(folder, sizeof folder, "%s", ck->path);
-    char *slash = strrchr(folder, '/');
-    if (!slash)
-        snprintf(folder, sizeof folder, ".");
-    else if (slash == folder)
-        folder[1] = '\0';
-    else
-        *slash = '\0';
-    if (rename(ck->temp_path, ck->path) != 0)
-        return sys_fail(detail, "cannot rename to", ck->path);
-    return fsync_path(folder, true, detail);
-}
-
 int sb_ckpt_commit(sb_ckpt *ck)
 {
     sb_h5_quiet q = sb_h5_quiet_begin();
@@ -428,12 +401,12 @@ int sb_ckpt_commit(sb_ckpt *ck)
         ck->file = H5I_INVALID_HID;
         rc = agree(ck, local, detail);
     }
-    /* Each rank flushes what it wrote (on a parallel file system the dirty pages of a file are
-     * per client), then rank 0 renames. */
-    if (!rc)
-        rc = agree(ck, fsync_path(ck->temp_path, false, detail), detail);
-    if (!rc)
-        rc = agree(ck, ck->ctx->rank == 0 ? publish(ck, detail) : 0, detail);
+    /* Each rank flushes what it wrote, then rank 0 renames (durable.h). */
+    if (!rc) {
+        sb_verdict v;
+        sb_io_publish(ck->ctx, ck->temp_path, ck->path, &v);
+        rc = report(ck, &v);
+    }
     sb_h5_quiet_end(q);
     if (rc)
         sb_ckpt_abort(ck);

@@ -5,13 +5,13 @@
  * collective HDF5 call, so one rank's failure never leaves the others waiting inside HDF5.
  * HDF5's own error printing is switched off while we are inside; rank 0 prints one line per
  * failure instead, naming the file and the operation. */
+#include "io/durable.h"
 #include "io/h5err.h"
 #include "symbatch/io.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,41 +61,33 @@ static int h5_failed(op *o)
     return SB_EHDF5;
 }
 
-/* Records errno's message for a failed system call and returns SB_EIO. */
-static int sys_failed(op *o, const char *call, const char *path)
+/* Rank 0 says once why an operation failed, with the failing rank's own message. */
+static void report(op *o, const sb_verdict *v)
 {
-    if (!o->detail[0])
-        snprintf(o->detail, sizeof o->detail, "%s '%s': %s", call, path, strerror(errno));
-    return SB_EIO;
+    if (v->code >= 0 || o->ctx->rank != 0 || o->reported)
+        return;
+    o->reported = 1;
+    const char *why = sb_strerror(v->code);
+    const char *hint = v->code == SB_EHDF5 ? o->hint : "";
+    char where[48] = "";
+    if (v->rank != 0)
+        snprintf(where, sizeof where, " (on rank %d)", v->rank);
+    const char *sep = v->msg[0] ? ": " : "";
+    if (o->object)
+        fprintf(o->ctx->err, "symbatch: cannot %s '%s' in '%s': %s%s%s%s%s\n", o->verb, o->object,
+                o->file, why, hint, sep, v->msg, where);
+    else
+        fprintf(o->ctx->err, "symbatch: cannot %s '%s': %s%s%s%s%s\n", o->verb, o->file, why, hint,
+                sep, v->msg, where);
 }
 
-/* Agreement: every rank gets the most severe error (the lowest value) of all ranks, so every
- * rank returns the same code and the CLI's exit code does not depend on which rank failed.
- * Rank 0 reports the failure once. */
+/* Agreement (durable.h): every rank gets the most severe error of all ranks, so every rank
+ * returns the same code and the CLI's exit code does not depend on which rank failed. */
 static int agree(op *o, int local)
 {
-    int worst = local;
-    if (MPI_Allreduce(&local, &worst, 1, MPI_INT, MPI_MIN, o->ctx->comm) != MPI_SUCCESS)
-        worst = SB_EMPI;
-    if (worst < 0 && o->ctx->rank == 0 && !o->reported) {
-        o->reported = 1;
-        const char *why = sb_strerror(worst);
-        const char *hint = worst == SB_EHDF5 ? o->hint : "";
-        const char *sep = ": ";
-        const char *detail = o->detail;
-        if (local == 0) {
-            sep = "";
-            detail = " (on another rank)";
-        } else if (!detail[0]) {
-            sep = "";
-        }
-        if (o->object)
-            fprintf(stderr, "symbatch: cannot %s '%s' in '%s': %s%s%s%s\n", o->verb, o->object,
-                    o->file, why, hint, sep, detail);
-        else
-            fprintf(stderr, "symbatch: cannot %s '%s': %s%s%s%s\n", o->verb, o->file, why, hint,
-                    sep, detail);
-    }
+    sb_verdict v;
+    int worst = sb_io_agree(o->ctx, local, o->detail, &v);
+    report(o, &v);
     return worst;
 }
 
@@ -180,12 +172,12 @@ static int bcast_string(const sb_ctx *ctx, char *buf, size_t size)
     return 0;
 }
 
-static int root_attributes(op *o, const sb_h5 *h, const sb_job *job, const char *hosts)
+static int root_attributes(op *o, const sb_h5 *h, const sb_provenance *prov, const char *hosts)
 {
-    const char *kind = job && job->kind ? job->kind->name : "none";
+    const char *kind = prov && prov->kind ? prov->kind : "none";
     char hash[17] = "";
-    if (job)
-        snprintf(hash, sizeof hash, "%016" PRIx64, job->text_hash);
+    if (prov)
+        snprintf(hash, sizeof hash, "%016" PRIx64, prov->job_hash);
     hid_t f = h->file;
     int rc = 0;
     if (!rc)
@@ -195,9 +187,9 @@ static int root_attributes(op *o, const sb_h5 *h, const sb_job *job, const char 
     if (!rc)
         rc = put_attr_str(o, f, "kind", kind);
     if (!rc)
-        rc = put_attr_str(o, f, "job_text", job ? job->text : "");
+        rc = put_attr_str(o, f, "job_text", prov && prov->job_text ? prov->job_text : "");
     if (!rc)
-        rc = put_attr_str(o, f, "job_file", job ? job->path : "");
+        rc = put_attr_str(o, f, "job_file", prov && prov->job_path ? prov->job_path : "");
     if (!rc)
         rc = put_attr_str(o, f, "job_hash", hash);
     if (!rc)
@@ -215,17 +207,17 @@ static int root_attributes(op *o, const sb_h5 *h, const sb_job *job, const char 
 
 /* Rank 0's check of the final name: refuses to overwrite without force, and never renames a
  * result over a folder. */
-static int check_final(const char *path, bool force)
+static int check_final(FILE *err, const char *path, bool force)
 {
     struct stat st;
     if (stat(path, &st) != 0)
         return 0; /* absent (or unreachable: creating the temporary file will say why) */
     if (S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "symbatch: output '%s' is a folder\n", path);
+        fprintf(err, "symbatch: output '%s' is a folder\n", path);
         return SB_EINPUT;
     }
     if (!force) {
-        fprintf(stderr, "symbatch: output '%s' exists (use --force to overwrite)\n", path);
+        fprintf(err, "symbatch: output '%s' exists (use --force to overwrite)\n", path);
         return SB_EEXIST;
     }
     return 0;
@@ -239,7 +231,8 @@ static void remove_temp(sb_h5 *h)
     h->temp_path[0] = '\0';
 }
 
-int sb_h5_create(sb_h5 *h, const sb_ctx *ctx, const sb_job *job, const char *final_path, bool force)
+int sb_h5_create(sb_h5 *h, const sb_ctx *ctx, const sb_provenance *prov, const char *final_path,
+                 bool force)
 {
     sb_h5_quiet q = sb_h5_quiet_begin();
     hid_t fapl = H5I_INVALID_HID;
@@ -264,7 +257,7 @@ int sb_h5_create(sb_h5 *h, const sb_ctx *ctx, const sb_job *job, const char *fin
         local = SB_EINPUT;
         snprintf(o.detail, sizeof o.detail, "output path is empty or too long");
     } else if (ctx->rank == 0) {
-        local = check_final(h->final_path, force);
+        local = check_final(ctx->err, h->final_path, force);
         o.reported = local != 0;
     }
     rc = agree(&o, local);
@@ -314,7 +307,7 @@ int sb_h5_create(sb_h5 *h, const sb_ctx *ctx, const sb_job *job, const char *fin
         goto done;
 
     o.verb = "write root attributes of";
-    rc = agree(&o, root_attributes(&o, h, job, hosts));
+    rc = agree(&o, root_attributes(&o, h, prov, hosts));
 
 done:
     if (rc) {
@@ -328,40 +321,6 @@ done:
     close_id(&fapl, H5Pclose);
     free(hosts);
     sb_h5_quiet_end(q);
-    return rc;
-}
-
-/* Flushes a file or folder to stable storage (the rename is only durable with both). */
-static int fsync_path(op *o, const char *path, bool folder)
-{
-    int fd = open(path, O_RDONLY | (folder ? O_DIRECTORY : 0));
-    if (fd < 0)
-        return sys_failed(o, "open", path);
-    int rc = 0;
-    if (fsync(fd) != 0 && !(folder && (errno == EINVAL || errno == EBADF)))
-        rc = sys_failed(o, "fsync", path);
-    close(fd);
-    return rc;
-}
-
-/* Rank 0: makes the closed temporary file durable and renames it into place. */
-static int publish(op *o, const sb_h5 *h)
-{
-    char folder[sizeof h->final_path];
-    snprintf(folder, sizeof folder, "%s", h->final_path);
-    char *slash = strrchr(folder, '/');
-    if (!slash)
-        snprintf(folder, sizeof folder, ".");
-    else if (slash == folder)
-        folder[1] = '\0';
-    else
-        *slash = '\0';
-
-    int rc = fsync_path(o, h->temp_path, false);
-    if (!rc && rename(h->temp_path, h->final_path) != 0)
-        rc = sys_failed(o, "rename to", h->final_path);
-    if (!rc)
-        rc = fsync_path(o, folder, true);
     return rc;
 }
 
@@ -410,7 +369,9 @@ int sb_h5_commit(sb_h5 *h, int exit_status)
     closed = true;
 
     o.verb = "publish";
-    rc = agree(&o, ctx->rank == 0 ? publish(&o, h) : 0);
+    sb_verdict v;
+    rc = sb_io_publish(ctx, h->temp_path, h->final_path, &v);
+    report(&o, &v);
     if (!rc)
         h->temp_path[0] = '\0';
 
@@ -422,7 +383,7 @@ done:
         close_id(&h->file, H5Fclose);
         remove_temp(h);
     } else if (rc && ctx->rank == 0 && h->temp_path[0] && access(h->temp_path, F_OK) == 0) {
-        fprintf(stderr, "symbatch: the complete results are kept in '%s'\n", h->temp_path);
+        fprintf(ctx->err, "symbatch: the complete results are kept in '%s'\n", h->temp_path);
     }
     h->temp_path[0] = '\0'; /* the handle is finished: sb_h5_abort now does nothing */
     MPI_Barrier(ctx->comm);

@@ -7,6 +7,7 @@
 #include "symbatch/io.h"
 #include "symbatch/job.h"
 #include "symbatch/perm.h"
+#include "symbatch/run.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -151,7 +152,7 @@ static int cmd_run(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
     opts.progress = err;
     opts.summary = out;
     opts.estimate = &est;
-    rc = job.kind->run(&job, ctx, &opts);
+    rc = sb_job_run(&job, ctx, &opts);
     if (rc && ctx->rank == 0)
         fprintf(err, "symbatch: %s: %s\n", a->file, sb_strerror(rc));
     sb_job_free(&job);

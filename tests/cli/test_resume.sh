@@ -12,7 +12,7 @@
 #    --resume without a checkpoint: exit 2;
 #  - a full disk while writing a checkpoint (test-only SB_FAULT_CKPT_ENOSPC): exit 1 naming the
 #    checkpoint, the previous checkpoint unchanged and still resumable.
-# Small jobs are slowed down with the test-only SB_TEST_LAYER_DELAY_MS so that a signal lands at
+# Small jobs are slowed down with the test-only SB_TEST_STEP_DELAY_MS so that a signal lands at
 # a known point.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -73,7 +73,7 @@ $(show_file "$(basename "$1")" "$1")"
 interrupt() {
     local name=$1 sig=$2 when=$3 prefix=$W/$1.run
     rm -f "$prefix".*
-    SB_TEST_LAYER_DELAY_MS=$DELAY_MS "$SB_MPIEXEC" -n 2 "$SB_BINARY" run "$W/$name.yaml" \
+    SB_TEST_STEP_DELAY_MS=$DELAY_MS "$SB_MPIEXEC" -n 2 "$SB_BINARY" run "$W/$name.yaml" \
         >"$prefix.out" 2>"$prefix.err" </dev/null &
     local mp=$!
     cleanup_hook "kill -9 $mp 2>/dev/null"
@@ -211,7 +211,7 @@ refused "resume without a checkpoint" full "nothing to resume from" \
 # --- a full disk while writing a checkpoint ----------------------------------------------
 
 cp "$W/full.saved" "$W/full.h5.ckpt.h5"
-expect_rc 1 env SB_FAULT_CKPT_ENOSPC=1 SB_TEST_LAYER_DELAY_MS=$DELAY_MS \
+expect_rc 1 env SB_FAULT_CKPT_ENOSPC=1 SB_TEST_STEP_DELAY_MS=$DELAY_MS \
     "$SB_MPIEXEC" -n 2 "$SB_BINARY" run "$W/full_every.yaml" --resume
 check_contains "disk full: names the checkpoint" "$SB_ERR" "checkpoint '$W/full.h5.ckpt.h5'"
 check_contains "disk full: says why" "$SB_ERR" "No space left on device"

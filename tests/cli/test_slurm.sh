@@ -204,12 +204,12 @@ chmod +x "$FAKE"
 note "does symbatch checkpoint on SIGUSR1? (mpirun -n 2, SIGUSR1 after the first layers)"
 t0=$SECONDS
 DELAY_VAR=0
-if grep -qa SB_TEST_LAYER_DELAY_MS "$SB_BINARY"; then
+if grep -qa SB_TEST_STEP_DELAY_MS "$SB_BINARY"; then
     DELAY_VAR=1
 fi
 if [ "$DELAY_VAR" = 1 ]; then
     job_file probe.yaml 9 probe.h5
-    export SB_TEST_LAYER_DELAY_MS=300
+    export SB_TEST_STEP_DELAY_MS=300
 else
     job_file probe.yaml 11 probe.h5 "  mode: full"
 fi
@@ -232,7 +232,7 @@ fi
     wait "$pid" || rc=$?
     echo "$rc" >probe.rc
 )
-unset SB_TEST_LAYER_DELAY_MS
+unset SB_TEST_STEP_DELAY_MS
 probe_rc=$(cat probe.rc)
 CKPT_OK=0
 if [ "$probe_rc" = 75 ] && [ -f probe.h5.ckpt.h5 ]; then
@@ -270,7 +270,7 @@ if [ "$CKPT_OK" = 1 ]; then
         run_capture "$SB_SCRATCH/ref" mpirun_sb 2 run reference.yaml --quiet
         check_eq "(b) the uninterrupted reference run" 0 "$(cat "$SB_SCRATCH/ref.rc")"
         REF_SIZES=$(h5_data results/reference.h5 /growth/layer_sizes)
-        export SB_TEST_LAYER_DELAY_MS=1800
+        export SB_TEST_STEP_DELAY_MS=1800
     else
         job_file requeue.yaml 12 results/requeue.h5 "  mode: full"
         REF_SIZES=1,3,6,12,24,48,90,168,314,572,1033,1850,3263,5701,9863,16759,27866,45291,72099
@@ -282,7 +282,7 @@ if [ "$CKPT_OK" = 1 ]; then
     fi
     J_B=$(submit -J b-requeue -n 2 -O --time=1 --signal=B:USR1@10 \
         "$SLURM_DIR/growth.sbatch" requeue.yaml)
-    unset SB_TEST_LAYER_DELAY_MS
+    unset SB_TEST_STEP_DELAY_MS
     LIFT_LIMIT+="$J_B "
     note "(b) submitted job $J_B: symbatch under --time=1 --signal=B:USR1@10"
 fi
@@ -397,7 +397,7 @@ if [ "$CKPT_OK" = 1 ]; then
     if [ "${restarts:-0}" -lt 1 ] && [ "$DELAY_VAR" = 0 ]; then
         # LRX n=12 can be faster than the warning on an idle machine: nothing was tested.
         skip "(b) inconclusive: LRX n=12 finished before Slurm's time-limit warning" \
-            "(20-50 s after the start); SB_TEST_LAYER_DELAY_MS in symbatch makes it deterministic"
+            "(20-50 s after the start); SB_TEST_STEP_DELAY_MS in symbatch makes it deterministic"
         SKIPPED+=("(b) inconclusive: the job finished before the time-limit warning")
     elif [ "${restarts:-0}" -lt 1 ]; then
         fail "(b) the job was never requeued: it ended before Slurm's time-limit warning

@@ -23,6 +23,7 @@
 #include "symbatch/growth.h"
 #include "symbatch/perm.h"
 #include "symbatch/signals.h"
+#include "symbatch/step.h"
 
 #include <hdf5.h>
 #include <inttypes.h>
@@ -315,15 +316,23 @@ static void make_spec(sb_growth_spec *spec, const gcase *gc)
     spec->shared_memory = gc->shm;
 }
 
-static outcome run(const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_ckpt *g)
+/* A silent step controller that writes checkpoints to `path`. */
+static sb_step step_for(const sb_ctx *ctx, const char *path)
+{
+    sb_step s;
+    sb_step_init(&s, ctx, "growth", "layer");
+    s.path = path;
+    return s;
+}
+
+static outcome run(const sb_growth_spec *spec, const sb_ctx *ctx, sb_step *g)
 {
     outcome o;
     memset(&o, 0, sizeof o);
     sb_growth_result r;
     memset(&r, 0, sizeof r);
-    sb_growth_progress prog = {.out = NULL, .ckpt = g};
-    o.err = spec->mode == SB_MODE_FULL ? sb_growth_full(spec, ctx, &prog, &r)
-                                       : sb_growth_frontier(spec, ctx, &prog, &r);
+    o.err = spec->mode == SB_MODE_FULL ? sb_growth_full(spec, ctx, g, &r)
+                                       : sb_growth_frontier(spec, ctx, g, &r);
     o.nlayers = r.nlayers;
     for (int i = 0; i < r.nlayers && i < 128; i++)
         o.sizes[i] = r.layer_sizes[i];
@@ -362,7 +371,8 @@ static void same(mpicheck *mc, const outcome *want, const outcome *got, const sb
 static void stop_at(mpicheck *mc, const sb_growth_spec *spec, const sb_ctx *ctx, const char *path,
                     int layer, const char *what)
 {
-    sb_growth_ckpt g = {.path = path, .stop_after_layer = layer};
+    sb_step g = step_for(ctx, path);
+    g.stop_after = layer;
     outcome o = run(spec, ctx, &g);
     CHECK(mc, o.err == SB_ESIGNAL, "%s: stopped run returned %d", what, o.err);
     CHECK(mc, g.written == 1 && o.nlayers == layer + 1, "%s: %d checkpoints, %d layers", what,
@@ -378,9 +388,10 @@ static outcome resume_from(const sb_growth_spec *spec, const sb_ctx *ctx, const 
     o.err = sb_ckpt_open(&ck, ctx, path);
     if (o.err)
         return o;
-    sb_growth_ckpt g = {.path = path, .resume = &ck};
+    sb_step g = step_for(ctx, path);
+    g.resume = &ck;
     o = run(spec, ctx, &g);
-    *resumed_layer = g.resumed_layer;
+    *resumed_layer = (int)g.resumed_step;
     sb_ckpt_close(&ck);
     return o;
 }
@@ -459,7 +470,7 @@ static void test_signal(const env *e)
     if (ctx->rank == ctx->size - 1)
         raise(SIGUSR1);
     CHECK(e->mc, sb_signals_caught() == (ctx->rank == ctx->size - 1 ? SIGUSR1 : 0), "caught");
-    sb_growth_ckpt g = {.path = path};
+    sb_step g = step_for(ctx, path);
     outcome o = run(&spec, ctx, &g);
     sb_signals_restore(sig);
     sb_signals_clear();
@@ -480,7 +491,8 @@ static void test_interval(const env *e)
     gcase gc = {"lrx", 7, SB_MODE_FRONTIER, 0, false, false};
     sb_growth_spec spec;
     make_spec(&spec, &gc);
-    sb_growth_ckpt g = {.path = path, .every = 1e-9};
+    sb_step g = step_for(e->ctx, path);
+    g.every = 1e-9;
     outcome o = run(&spec, e->ctx, &g);
     CHECK(e->mc, o.err == 0 && g.written == o.nlayers - 1, "interval: %d checkpoints, %d layers",
           g.written, o.nlayers);

@@ -183,10 +183,20 @@ static char *make_job_text(void)
 }
 
 /* Writes a result with every kind of dataset; commits it. */
+/* What the job layer records of a job in every result file. */
+static sb_provenance provenance(const sb_job *job)
+{
+    return (sb_provenance){.kind = job->kind ? job->kind->name : NULL,
+                           .job_text = job->text,
+                           .job_path = job->path,
+                           .job_hash = job->text_hash};
+}
+
 static void write_result(const sb_ctx *ctx, const sb_job *job, const char *path, bool force)
 {
+    const sb_provenance prov = provenance(job);
     sb_h5 h;
-    CHECK_RC(sb_h5_create(&h, ctx, job, path, force), 0);
+    CHECK_RC(sb_h5_create(&h, ctx, &prov, path, force), 0);
     char temp[4200];
     snprintf(temp, sizeof temp, "%s.partial", path);
     CHECK(exists(temp));
@@ -444,11 +454,12 @@ static void check_inspect(const char *path, const char *dir)
 /* An existing result is refused without force and left byte for byte as it was. */
 static void check_refuse_and_force(const sb_ctx *ctx, const sb_job *job, const char *path)
 {
+    const sb_provenance prov = provenance(job);
     uint64_t before = 0;
     if (ctx->rank == 0)
         before = file_hash(path);
     sb_h5 h;
-    int rc = sb_h5_create(&h, ctx, job, path, false);
+    int rc = sb_h5_create(&h, ctx, &prov, path, false);
     CHECK(rc == SB_EEXIST);
     check_same(ctx, rc);
     sb_h5_abort(&h); /* after a refused create: does nothing */
@@ -461,7 +472,7 @@ static void check_refuse_and_force(const sb_ctx *ctx, const sb_job *job, const c
     }
 
     /* With force: replaced at commit. */
-    CHECK_RC(sb_h5_create(&h, ctx, job, path, true), 0);
+    CHECK_RC(sb_h5_create(&h, ctx, &prov, path, true), 0);
     CHECK_RC(sb_h5_write_scalar_u64(&h, "/second", 2, NULL, NULL), 0);
     CHECK_RC(sb_h5_commit(&h, 3), 0);
     if (ctx->rank == 0) {

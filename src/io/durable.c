@@ -1,0 +1,86 @@
+/* The durable collective file core (durable.h). */
+#include "io/durable.h"
+
+#include "symbatch/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int sb_io_agree(const sb_ctx *ctx, int local, const char *detail, sb_verdict *v)
+{
+    struct {
+        int value, rank;
+    } in = {local, ctx->rank}, out = {0, 0};
+    v->code = 0;
+    v->rank = 0;
+    v->msg[0] = '\0';
+    if (MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MINLOC, ctx->comm) != MPI_SUCCESS) {
+        v->code = SB_EMPI;
+        snprintf(v->msg, sizeof v->msg, "MPI_Allreduce failed while agreeing on a verdict");
+        return v->code;
+    }
+    if (out.value >= 0)
+        return 0;
+    if (ctx->rank == out.rank)
+        snprintf(v->msg, sizeof v->msg, "%s", detail && detail[0] ? detail : "");
+    /* The message travels whole (fixed size): every rank prints or records the same text. */
+    if (MPI_Bcast(v->msg, (int)sizeof v->msg, MPI_CHAR, out.rank, ctx->comm) != MPI_SUCCESS)
+        snprintf(v->msg, sizeof v->msg, "(the failing rank's message was lost)");
+    v->msg[sizeof v->msg - 1] = '\0';
+    v->code = out.value;
+    v->rank = out.rank;
+    return v->code;
+}
+
+int sb_io_fsync_path(const char *path, bool folder, char *detail, size_t size)
+{
+    int fd = open(path, O_RDONLY | (folder ? O_DIRECTORY : 0));
+    if (fd < 0) {
+        snprintf(detail, size, "cannot open '%s': %s", path, strerror(errno));
+        return SB_EIO;
+    }
+    int rc = 0;
+    if (fsync(fd) != 0 && !(folder && (errno == EINVAL || errno == EBADF))) {
+        snprintf(detail, size, "cannot fsync '%s': %s", path, strerror(errno));
+        rc = SB_EIO;
+    }
+    close(fd);
+    return rc;
+}
+
+void sb_io_folder_of(const char *path, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", path);
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        snprintf(buf, size, ".");
+    else if (slash == buf)
+        buf[1] = '\0';
+    else
+        *slash = '\0';
+}
+
+/* Rank 0: the rename and the folder flush that makes it durable. */
+static int rename_durably(const char *temp, const char *final, char *detail, size_t size)
+{
+    if (rename(temp, final) != 0) {
+        snprintf(detail, size, "cannot rename '%s' to '%s': %s", temp, final, strerror(errno));
+        return SB_EIO;
+    }
+    char folder[4200];
+    sb_io_folder_of(final, folder, sizeof folder);
+    return sb_io_fsync_path(folder, true, detail, size);
+}
+
+int sb_io_publish(const sb_ctx *ctx, const char *temp, const char *final, sb_verdict *v)
+{
+    char detail[SB_IO_DETAIL] = "";
+    int rc = sb_io_agree(ctx, sb_io_fsync_path(temp, false, detail, sizeof detail), detail, v);
+    if (rc)
+        return rc;
+    int local = ctx->rank == 0 ? rename_durably(temp, final, detail, sizeof detail) : 0;
+    return sb_io_agree(ctx, local, detail, v);
+}
