@@ -84,6 +84,9 @@ int sb_growth_frontier(const sb_growth_spec *spec, const sb_ctx *ctx, struct sb_
 int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, struct sb_step *step,
                    sb_growth_result *result);
 
+/* `symbatch inspect` of the /growth group (not collective; the kind's inspector). */
+void sb_growth_inspect(hid_t file, FILE *out);
+
 /* The job kind (in the registry). */
 extern const sb_job_kind sb_growth_kind;
 

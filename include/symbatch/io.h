@@ -70,8 +70,30 @@ int sb_h5_attr_str(sb_h5 *h, const char *obj, const char *name, const char *valu
 int sb_h5_attr_i64(sb_h5 *h, const char *obj, const char *name, int64_t value);
 int sb_h5_attr_f64(sb_h5 *h, const char *obj, const char *name, double value);
 
-/* `symbatch inspect`: prints a human summary of any symbatch result or checkpoint file.
- * Not collective (serial HDF5 access).  Returns SB_EINPUT when the file cannot be read. */
-int sb_inspect(const char *path, FILE *out, sb_diag *diag);
+/* `symbatch inspect`: prints a human summary of any symbatch result or checkpoint file: the root
+ * attributes, then every top-level group, each by the inspector registered for its name (a job
+ * kind summarises its own group) or listed generically.  Not collective (serial HDF5 access).
+ * Returns SB_EINPUT when the file cannot be read. */
+typedef void (*sb_inspect_fn)(hid_t file, FILE *out);
+typedef struct sb_inspector {
+    const char *group; /* top-level group name ("growth"); NULL ends a table */
+    sb_inspect_fn fn;
+} sb_inspector;
+int sb_inspect(const char *path, FILE *out, sb_diag *diag, const sb_inspector *kinds);
+
+/* Helpers for inspectors.  None fails loudly: what cannot be read is skipped or marked. */
+/* An attribute as text; 0 when present and readable. */
+int sb_inspect_attr_text(hid_t obj, const char *name, char *buf, size_t size);
+/* Prints "name value" for every attribute of obj not in skip (NULL-terminated, may be NULL). */
+void sb_inspect_attrs(hid_t obj, const char *const *skip, const char *indent, FILE *out);
+/* Prints one line per dataset below group (recursively), except names in skip; returns how
+ * many.  prefix is the group's path, for full names. */
+int sb_inspect_datasets(hid_t group, const char *prefix, const char *const *skip,
+                        const char *indent, FILE *out);
+/* A scalar (one element) dataset as uint64; 0 when readable. */
+int sb_inspect_read_u64(hid_t file, const char *path, uint64_t *v);
+/* A whole 1-D dataset converted to mem_type (malloc'd; NULL when absent or unreadable). */
+void *sb_inspect_read_vector(hid_t file, const char *path, hid_t mem_type, size_t elem,
+                             uint64_t *n);
 
 #endif

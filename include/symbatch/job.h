@@ -156,6 +156,9 @@ struct sb_job_kind {
  * otherwise.  sb_job_kind_find uses only kinds that pass. */
 int sb_job_kind_check(const sb_job_kind *kind, char *why, size_t size);
 
+/* `symbatch inspect`: sb_inspect with every kind's inspector for its section's group. */
+int sb_job_inspect(const char *path, FILE *out, sb_diag *diag);
+
 /* The NULL-terminated table of job kinds. */
 const sb_job_kind *const *sb_job_kinds(void);
 const sb_job_kind *sb_job_kind_find(const char *name);

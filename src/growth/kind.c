@@ -315,5 +315,5 @@ const sb_job_kind sb_growth_kind = {
     .write = growth_write,
     .summary_fields = growth_summary,
     .result_free = growth_result_free,
-    .inspect = NULL,
+    .inspect = sb_growth_inspect,
 };

@@ -14,13 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Layer tables longer than this are shown as their first and last LAYERS_EDGE rows. */
-#define LAYERS_FULL      60
-#define LAYERS_EDGE      20
-/* Rows of /growth/last_layer shown. */
-#define LAST_LAYER_SHOWN 5
 /* Elements of an array attribute shown. */
-#define ATTR_SHOWN       16
+#define ATTR_SHOWN 16
 
 /* Appends printf output to buf (which holds `used` characters), never overflowing. */
 static size_t append(char *buf, size_t size, size_t used, const char *fmt, ...)
@@ -181,7 +176,7 @@ done:
 }
 
 /* An attribute of `obj` as text; returns 0 when present and readable. */
-static int attr_text(hid_t obj, const char *name, char *buf, size_t size)
+int sb_inspect_attr_text(hid_t obj, const char *name, char *buf, size_t size)
 {
     buf[0] = '\0';
     if (H5Aexists(obj, name) <= 0)
@@ -241,7 +236,7 @@ static herr_t other_attr(hid_t obj, const char *name, const H5A_info_t *info, vo
     if (w->skip && in_list(w->skip, name))
         return 0;
     char value[512];
-    if (attr_text(obj, name, value, sizeof value) != 0)
+    if (sb_inspect_attr_text(obj, name, value, sizeof value) != 0)
         snprintf(value, sizeof value, "(unreadable)");
     fprintf(w->out, "%s%-15s %s\n", w->indent, name, value);
     return 0;
@@ -251,39 +246,39 @@ static void print_root(hid_t file, const char *path, FILE *out)
 {
     char a[512], b[512], c[512];
     fprintf(out, "%-14s%s\n", "file", path);
-    if (attr_text(file, "kind", a, sizeof a) == 0)
+    if (sb_inspect_attr_text(file, "kind", a, sizeof a) == 0)
         fprintf(out, "%-14s%s\n", "kind", a);
     else
         fprintf(out, "%-14s%s\n", "kind", "(no symbatch attributes: not written by symbatch?)");
-    if (attr_text(file, "symbatch_version", a, sizeof a) == 0) {
-        if (attr_text(file, "git_commit", b, sizeof b) != 0)
+    if (sb_inspect_attr_text(file, "symbatch_version", a, sizeof a) == 0) {
+        if (sb_inspect_attr_text(file, "git_commit", b, sizeof b) != 0)
             snprintf(b, sizeof b, "?");
         fprintf(out, "%-14s%s (git %s)\n", "symbatch", a, b);
     }
-    if (attr_text(file, "ranks", a, sizeof a) == 0) {
-        if (attr_text(file, "nodes", b, sizeof b) != 0)
+    if (sb_inspect_attr_text(file, "ranks", a, sizeof a) == 0) {
+        if (sb_inspect_attr_text(file, "nodes", b, sizeof b) != 0)
             snprintf(b, sizeof b, "?");
-        if (attr_text(file, "hosts", c, sizeof c) != 0)
+        if (sb_inspect_attr_text(file, "hosts", c, sizeof c) != 0)
             c[0] = '\0';
         fprintf(out, "%-14s%s on %s node(s)%s%s%s\n", "ranks", a, b, c[0] ? " (" : "", c,
                 c[0] ? ")" : "");
     }
-    if (attr_text(file, "job_file", a, sizeof a) == 0) {
-        if (attr_text(file, "job_hash", b, sizeof b) != 0)
+    if (sb_inspect_attr_text(file, "job_file", a, sizeof a) == 0) {
+        if (sb_inspect_attr_text(file, "job_hash", b, sizeof b) != 0)
             b[0] = '\0';
         fprintf(out, "%-14s%s%s%s%s  (text in attribute /job_text)\n", "job file",
                 a[0] ? a : "(none)", b[0] ? " (hash " : "", b, b[0] ? ")" : "");
     }
-    if (attr_text(file, "start_utc", a, sizeof a) == 0)
+    if (sb_inspect_attr_text(file, "start_utc", a, sizeof a) == 0)
         fprintf(out, "%-14s%s\n", "start", a);
-    if (attr_text(file, "end_utc", a, sizeof a) == 0)
+    if (sb_inspect_attr_text(file, "end_utc", a, sizeof a) == 0)
         fprintf(out, "%-14s%s\n", "end", a);
-    else if (attr_text(file, "start_utc", a, sizeof a) == 0)
+    else if (sb_inspect_attr_text(file, "start_utc", a, sizeof a) == 0)
         fprintf(out, "%-14s%s\n", "end", "(not recorded: the run did not finish)");
     double wall = 0;
     if (attr_f64(file, "wall_seconds", &wall) == 0)
         fprintf(out, "%-14s%.3f s\n", "wall", wall);
-    if (attr_text(file, "exit_status", a, sizeof a) == 0)
+    if (sb_inspect_attr_text(file, "exit_status", a, sizeof a) == 0)
         fprintf(out, "%-14s%s\n", "exit status", a);
     attr_walk w = {out, root_known, ""};
     H5Aiterate2(file, H5_INDEX_NAME, H5_ITER_INC, NULL, other_attr, &w);
@@ -301,8 +296,8 @@ static void print_dataset_line(hid_t dset, const char *name, const char *indent,
         type_name(type, tn, sizeof tn);
     if (n >= 1 && n <= 4 && value_text(dset, false, value, sizeof value) != 0)
         value[0] = '\0';
-    attr_text(dset, "units", units, sizeof units);
-    attr_text(dset, "meaning", meaning, sizeof meaning);
+    sb_inspect_attr_text(dset, "units", units, sizeof units);
+    sb_inspect_attr_text(dset, "meaning", meaning, sizeof meaning);
     char line[2048];
     snprintf(line, sizeof line, "%s%-28s %-14s %-8s%s%s%s%s%s%s%s", indent, name, shape, tn,
              value[0] ? " = " : "", value, units[0] ? " [" : "", units, units[0] ? "]" : "",
@@ -343,6 +338,20 @@ static herr_t list_dataset(hid_t group, const char *name, const H5L_info_t *info
     return 0;
 }
 
+void sb_inspect_attrs(hid_t obj, const char *const *skip, const char *indent, FILE *out)
+{
+    attr_walk aw = {out, skip, indent};
+    H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, NULL, other_attr, &aw);
+}
+
+int sb_inspect_datasets(hid_t group, const char *prefix, const char *const *skip,
+                        const char *indent, FILE *out)
+{
+    dset_walk dw = {out, prefix, skip, indent, 0};
+    H5Lvisit(group, H5_INDEX_NAME, H5_ITER_INC, list_dataset, &dw);
+    return dw.count;
+}
+
 /* Lists every dataset below `path` (recursively) and the group's own attributes. */
 static void print_group_generic(hid_t file, const char *path, FILE *out)
 {
@@ -350,19 +359,16 @@ static void print_group_generic(hid_t file, const char *path, FILE *out)
     if (g < 0)
         return;
     fprintf(out, "\n%s\n", path);
-    attr_walk aw = {out, NULL, "  "};
-    H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, NULL, other_attr, &aw);
-    dset_walk dw = {out, path, NULL, "  ", 0};
-    H5Lvisit(g, H5_INDEX_NAME, H5_ITER_INC, list_dataset, &dw);
-    if (dw.count == 0)
+    sb_inspect_attrs(g, NULL, "  ", out);
+    if (sb_inspect_datasets(g, path, NULL, "  ", out) == 0)
         fprintf(out, "  (no datasets)\n");
     H5Gclose(g);
 }
 
-/* ---- /growth ----------------------------------------------------------------------------------
+/* ---- reading values ----------------------------------------------------------------------------
  */
 
-static int read_u64_scalar(hid_t file, const char *path, uint64_t *v)
+int sb_inspect_read_u64(hid_t file, const char *path, uint64_t *v)
 {
     if (H5Lexists(file, path, H5P_DEFAULT) <= 0)
         return -1;
@@ -380,8 +386,7 @@ static int read_u64_scalar(hid_t file, const char *path, uint64_t *v)
     return rc;
 }
 
-/* A whole 1-D dataset, converted to mem_type; malloc'd, NULL when absent or unreadable. */
-static void *read_vector(hid_t file, const char *path, hid_t mem_type, size_t elem, uint64_t *n)
+void *sb_inspect_read_vector(hid_t file, const char *path, hid_t mem_type, size_t elem, uint64_t *n)
 {
     *n = 0;
     if (H5Lexists(file, path, H5P_DEFAULT) <= 0)
@@ -407,138 +412,22 @@ static void *read_vector(hid_t file, const char *path, hid_t mem_type, size_t el
     return data;
 }
 
-static void print_layer_row(FILE *out, uint64_t layer, uint64_t size, uint64_t cumulative)
-{
-    fprintf(out, "  %7" PRIu64 "  %20" PRIu64 "  %20" PRIu64 "\n", layer, size, cumulative);
-}
-
-static void print_layers(hid_t file, FILE *out)
-{
-    uint64_t n = 0;
-    uint64_t *sizes = read_vector(file, "/growth/layer_sizes", H5T_NATIVE_UINT64, 8, &n);
-    if (!sizes) {
-        fprintf(out, "  %-14s%s\n", "layers", "(no readable /growth/layer_sizes)");
-        return;
-    }
-    fprintf(out, "  %-14s%" PRIu64 "\n", "layers", n);
-    uint64_t ns = 0;
-    double *secs = read_vector(file, "/growth/layer_seconds", H5T_NATIVE_DOUBLE, 8, &ns);
-    if (secs) {
-        double total = 0;
-        for (uint64_t i = 0; i < ns; i++)
-            total += secs[i];
-        fprintf(out, "  %-14s%.3f s in total over %" PRIu64 " layers\n", "layer_seconds", total,
-                ns);
-    }
-    fprintf(out, "  %7s  %20s  %20s\n", "layer", "size", "cumulative");
-    uint64_t cumulative = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        cumulative += sizes[i];
-        bool shown = n <= LAYERS_FULL || i < LAYERS_EDGE || i >= n - LAYERS_EDGE;
-        if (shown)
-            print_layer_row(out, i, sizes[i], cumulative);
-        else if (i == LAYERS_EDGE)
-            fprintf(out, "  %7s  (%" PRIu64 " layers not shown)\n", "...", n - 2 * LAYERS_EDGE);
-    }
-    free(secs);
-    free(sizes);
-}
-
-static void print_last_layer(hid_t file, FILE *out)
-{
-    const char *path = "/growth/last_layer";
-    if (H5Lexists(file, path, H5P_DEFAULT) <= 0)
-        return;
-    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
-    hid_t space = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
-    hid_t mspace = H5I_INVALID_HID;
-    uint8_t *rows = NULL;
-    hsize_t dims[2] = {0, 0};
-    if (space < 0 || H5Sget_simple_extent_ndims(space) != 2 ||
-        H5Sget_simple_extent_dims(space, dims, NULL) != 2) {
-        fprintf(out, "  %-14s%s\n", "last_layer", "(not a 2-D dataset)");
-        goto done;
-    }
-    hsize_t shown[2] = {dims[0] < LAST_LAYER_SHOWN ? dims[0] : LAST_LAYER_SHOWN, dims[1]};
-    fprintf(out, "  %-14s%" PRIu64 " rows of %" PRIu64 " elements%s\n", "last_layer",
-            (uint64_t)dims[0], (uint64_t)dims[1], shown[0] && shown[1] ? "; first rows:" : "");
-    if (shown[0] == 0 || shown[1] == 0)
-        goto done;
-    hsize_t start[2] = {0, 0};
-    rows = malloc(shown[0] * shown[1]);
-    mspace = H5Screate_simple(2, shown, NULL);
-    if (!rows || mspace < 0 ||
-        H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, shown, NULL) < 0 ||
-        H5Dread(d, H5T_NATIVE_UINT8, mspace, space, H5P_DEFAULT, rows) < 0) {
-        fprintf(out, "    (unreadable)\n");
-        goto done;
-    }
-    for (hsize_t r = 0; r < shown[0]; r++) {
-        fprintf(out, "    ");
-        for (hsize_t c = 0; c < shown[1]; c++)
-            fprintf(out, "%s%u", c ? " " : "", (unsigned)rows[r * shown[1] + c]);
-        fprintf(out, "\n");
-    }
-done:
-    free(rows);
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (space >= 0)
-        H5Sclose(space);
-    if (d >= 0)
-        H5Dclose(d);
-}
-
-static const char *const growth_datasets[] = {
-    "layer_sizes", "diameter", "num_states", "layer_seconds", "completed", "last_layer", NULL,
-};
-
-static const char *const growth_attrs[] = {
-    "stop_reason", "mode", "family", "n", "k", "generators", NULL,
-};
-
-static void print_growth(hid_t file, FILE *out)
-{
-    hid_t g = H5Gopen2(file, "/growth", H5P_DEFAULT);
-    if (g < 0)
-        return;
-    char a[512];
-    uint64_t v;
-    fprintf(out, "\n/growth\n");
-    if (read_u64_scalar(file, "/growth/completed", &v) == 0) {
-        fprintf(out, "  %-14s%s", "completed", v ? "yes" : "no");
-        if (attr_text(g, "stop_reason", a, sizeof a) == 0)
-            fprintf(out, " (stop reason: %s)", a);
-        fprintf(out, "\n");
-    } else if (attr_text(g, "stop_reason", a, sizeof a) == 0) {
-        fprintf(out, "  %-14s%s\n", "stop reason", a);
-    }
-    for (int i = 1; growth_attrs[i]; i++) /* [0], stop_reason, is shown with completed */
-        if (attr_text(g, growth_attrs[i], a, sizeof a) == 0)
-            fprintf(out, "  %-14s%s\n", growth_attrs[i], a);
-    attr_walk aw = {out, growth_attrs, "  "};
-    H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, NULL, other_attr, &aw);
-    if (read_u64_scalar(file, "/growth/num_states", &v) == 0)
-        fprintf(out, "  %-14s%" PRIu64 "\n", "num_states", v);
-    if (read_u64_scalar(file, "/growth/diameter", &v) == 0)
-        fprintf(out, "  %-14s%" PRIu64 "\n", "diameter", v);
-    print_layers(file, out);
-    print_last_layer(file, out);
-    dset_walk dw = {out, "/growth", growth_datasets, "  ", 0};
-    fprintf(out, "  other datasets:\n");
-    H5Lvisit(g, H5_INDEX_NAME, H5_ITER_INC, list_dataset, &dw);
-    if (dw.count == 0)
-        fprintf(out, "    (none)\n");
-    H5Gclose(g);
-}
-
 /* ---- top level ---------------------------------------------------------------------------------
  */
 
 typedef struct top_walk {
     FILE *out;
     hid_t file;
+    const sb_inspector *kinds;
 } top_walk;
+
+static sb_inspect_fn inspector_of(const sb_inspector *kinds, const char *group)
+{
+    for (int i = 0; kinds && kinds[i].group; i++)
+        if (strcmp(kinds[i].group, group) == 0)
+            return kinds[i].fn;
+    return NULL;
+}
 
 static herr_t top_object(hid_t root, const char *name, const H5L_info_t *info, void *arg)
 {
@@ -551,8 +440,9 @@ static herr_t top_object(hid_t root, const char *name, const H5L_info_t *info, v
     H5I_type_t t = H5Iget_type(obj);
     char path[1024];
     snprintf(path, sizeof path, "/%s", name);
-    if (t == H5I_GROUP && strcmp(name, "growth") == 0)
-        print_growth(w->file, w->out);
+    sb_inspect_fn fn = t == H5I_GROUP ? inspector_of(w->kinds, name) : NULL;
+    if (fn)
+        fn(w->file, w->out);
     else if (t == H5I_GROUP)
         print_group_generic(w->file, path, w->out);
     else if (t == H5I_DATASET)
@@ -561,7 +451,7 @@ static herr_t top_object(hid_t root, const char *name, const H5L_info_t *info, v
     return 0;
 }
 
-int sb_inspect(const char *path, FILE *out, sb_diag *diag)
+int sb_inspect(const char *path, FILE *out, sb_diag *diag, const sb_inspector *kinds)
 {
     sb_h5_quiet q = sb_h5_quiet_begin();
     hid_t file = H5I_INVALID_HID;
@@ -573,7 +463,7 @@ int sb_inspect(const char *path, FILE *out, sb_diag *diag)
         goto done;
     }
     print_root(file, path, out);
-    top_walk w = {out, file};
+    top_walk w = {out, file, kinds};
     if (H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, NULL, top_object, &w) < 0) {
         if (diag)
             sb_diag_add(diag, "%s: HDF5 file is damaged (cannot list its objects)", path);

@@ -165,7 +165,7 @@ static int cmd_inspect(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *er
         return 0;
     sb_diag diag;
     sb_diag_init(&diag);
-    int rc = sb_inspect(a->file, out, &diag);
+    int rc = sb_job_inspect(a->file, out, &diag);
     if (rc)
         fputs(diag.count ? sb_diag_text(&diag) : "symbatch: inspect failed\n", err);
     sb_diag_free(&diag);

@@ -50,3 +50,14 @@ const sb_job_kind *sb_job_kind_find(const char *name)
             return *k;
     return NULL;
 }
+
+int sb_job_inspect(const char *path, FILE *out, sb_diag *diag)
+{
+    sb_inspector table[16];
+    int n = 0;
+    for (const sb_job_kind *const *k = sb_job_kinds(); *k && n < 15; k++)
+        if ((*k)->inspect)
+            table[n++] = (sb_inspector){(*k)->section, (*k)->inspect};
+    table[n] = (sb_inspector){NULL, NULL};
+    return sb_inspect(path, out, diag, table);
+}

@@ -399,7 +399,7 @@ static void check_inspect(const char *path, const char *dir)
     CHECK(out != NULL);
     sb_diag diag;
     sb_diag_init(&diag);
-    CHECK_RC(sb_inspect(path, out, &diag), 0);
+    CHECK_RC(sb_job_inspect(path, out, &diag), 0);
     fclose(out);
     const char *want[] = {
         "kind          growth",
@@ -441,11 +441,11 @@ static void check_inspect(const char *path, const char *dir)
     fputs("kind: growth\n", f);
     fclose(f);
     out = fopen("/dev/null", "w");
-    CHECK_RC(sb_inspect(bad, out, &diag), SB_EINPUT);
+    CHECK_RC(sb_job_inspect(bad, out, &diag), SB_EINPUT);
     CHECK(diag.count == 1 && strstr(sb_diag_text(&diag), "not a readable HDF5 file"));
     CHECK(strstr(sb_diag_text(&diag), bad) != NULL);
     snprintf(bad, sizeof bad, "%s/missing.h5", dir);
-    CHECK_RC(sb_inspect(bad, out, &diag), SB_EINPUT);
+    CHECK_RC(sb_job_inspect(bad, out, &diag), SB_EINPUT);
     CHECK(diag.count == 2);
     fclose(out);
     sb_diag_free(&diag);
