@@ -102,8 +102,8 @@ void sb_step_init(sb_step *s, const sb_ctx *ctx, const char *kind, const char *u
  * leaves the previous one in place).  save may be NULL when s->path is NULL. */
 int sb_step_boundary(sb_step *s, int64_t k, sb_step_save_fn save, void *arg);
 
-/* Collective (when s->show): rank 0 prints "<unit> k[/total]  <fields>  mem/rank M  elapsed E s
- * [ETA T s]"; fields is the kind's text (rank 0's is used). */
+/* Collective (when s->show): rank 0 prints "<unit> k  <fields>  mem/rank M  elapsed E s" and,
+ * when the total is known, "  ETA T s to <unit> N"; fields is the kind's text (rank 0's). */
 int sb_step_progress(sb_step *s, int64_t k, const char *fields);
 
 /* Rank 0 prints one line of `fmt` on the progress stream (when shown). */

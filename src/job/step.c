@@ -112,16 +112,16 @@ int sb_step_progress(sb_step *s, int64_t k, const char *fields)
     if (s->ctx->rank != 0 || !s->out)
         return 0;
     const double elapsed = sb_now() - s->t_start;
-    char mem[32], of[32] = "", eta[48] = "";
+    char mem[32], eta[96] = "";
     sb_fmt_bytes(mem, sizeof mem, (double)rss_max);
     if (s->total > 0) {
-        snprintf(of, sizeof of, "/%" PRId64, s->total - 1);
         /* Steps done by this process so far, at their average rate. */
         int64_t done = k - s->t0_step, left = s->total - 1 - k;
         if (done > 0 && left >= 0)
-            snprintf(eta, sizeof eta, "  ETA %8.1f s", elapsed / (double)done * (double)left);
+            snprintf(eta, sizeof eta, "  ETA %8.1f s to %s %" PRId64,
+                     elapsed / (double)done * (double)left, s->unit, s->total - 1);
     }
-    fprintf(s->out, "%s %4" PRId64 "%s  %s  mem/rank %9s  elapsed %8.1f s%s\n", s->unit, k, of,
+    fprintf(s->out, "%s %4" PRId64 "  %s  mem/rank %9s  elapsed %8.1f s%s\n", s->unit, k,
             fields ? fields : "", mem, elapsed, eta);
     fflush(s->out);
     return 0;
