@@ -2,7 +2,9 @@
 # and jobs/quickstart.sh.  Needs root (or sudo) the first time on a fresh machine.
 SB_BUILD_PACKAGES="build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
   hdf5-tools libscalapack-openmpi-dev libopenblas-dev liblapacke-dev libyaml-dev libcmocka-dev"
-SB_TEST_PACKAGES="python3-h5py python3-numpy time slurm-wlm munge"
+# symbatch-plot (src/plot) runs on Debian's /usr/bin/python3 with these.
+SB_PLOT_PACKAGES="python3-h5py python3-matplotlib"
+SB_TEST_PACKAGES="$SB_PLOT_PACKAGES python3-numpy time slurm-wlm munge"
 
 sb_install_packages() {
     local missing=()
