@@ -83,8 +83,9 @@ int sb_table_append_file(sb_h5 *h, const char *path, const sb_table *t);
 /* Collective.  Stores the rows and columns in a checkpoint under `name` (a valid dataset
  * name). */
 int sb_table_save(const sb_table *t, sb_ckpt *ck, const char *name);
-/* Collective.  Replaces the table's rows with the checkpoint's.  SB_ECKPT when the table is
- * missing or damaged, or its columns differ from `t`'s (the message names the column). */
+/* Collective.  Replaces the table's rows with the checkpoint's (any number of ranks may load
+ * what any number saved).  SB_ECKPT when the table is missing or damaged, or its columns differ
+ * from `t`'s (rank 0's message names the column); after a failure `t` is unchanged. */
 int sb_table_load(sb_table *t, sb_ckpt *ck, const char *name);
 
 #endif
