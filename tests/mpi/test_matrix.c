@@ -47,15 +47,11 @@ static void check_failed(const char *file, int line, const char *expr)
     } while (0)
 
 /* The one place that creates result files, so that a change of sb_h5_create's provenance
- * argument is a one-line change here. */
+ * argument stays a one-line change here. */
 static int create_result(sb_h5 *h, const sb_ctx *ctx, const char *path)
 {
-    sb_job job;
-    memset(&job, 0, sizeof job);
-    job.kind = NULL;
-    job.text = (char *)"";
-    job.path = (char *)"test";
-    return sb_h5_create(h, ctx, &job, path, true);
+    const sb_provenance prov = {.kind = NULL, .job_text = "", .job_path = "test"};
+    return sb_h5_create(h, ctx, &prov, path, true);
 }
 
 static double element(int64_t i, int64_t j)
