@@ -12,6 +12,7 @@
  * calls (the largest band count), joining with an empty selection when it has no band left.
  * As in io/h5.c, every local failure is agreed on before the next collective call. */
 #include "io/h5err.h"
+#include "io/h5op.h"
 #include "symbatch/matrix.h"
 #include "symbatch/error.h"
 
@@ -21,7 +22,6 @@
 #include <string.h>
 
 #define PIECE_BYTES ((uint64_t)1 << 30)
-#define DETAIL_MAX  512
 
 int64_t sb_numroc(int64_t n, int64_t nb, int iproc, int isrc, int nprocs)
 {
@@ -38,54 +38,6 @@ int64_t sb_numroc(int64_t n, int64_t nb, int iproc, int isrc, int nprocs)
     return num;
 }
 
-/* ---- agreement ------------------------------------------------------------------------------ */
-
-typedef struct op {
-    const sb_ctx *ctx;
-    char what[600];
-    char detail[DETAIL_MAX];
-    int reported;
-} op;
-
-/* Every rank gets the most severe error of all ranks; rank 0 prints the message of the rank
- * that had it, once. */
-static int agree(op *o, int local)
-{
-    struct {
-        int value, rank;
-    } in = {local, o->ctx->rank}, out;
-    if (MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MINLOC, o->ctx->comm) != MPI_SUCCESS)
-        return SB_EMPI;
-    if (out.value >= 0)
-        return 0;
-    char msg[DETAIL_MAX];
-    snprintf(msg, sizeof msg, "%s", o->detail[0] ? o->detail : sb_strerror(local));
-    if (MPI_Bcast(msg, sizeof msg, MPI_CHAR, out.rank, o->ctx->comm) != MPI_SUCCESS)
-        return SB_EMPI;
-    if (o->ctx->rank == 0 && !o->reported) {
-        o->reported = 1;
-        fprintf(o->ctx->err ? o->ctx->err : stderr, "symbatch: %s: %s%s\n", o->what, msg,
-                out.rank ? " (on another rank)" : "");
-    }
-    return out.value;
-}
-
-static int h5_failed(op *o)
-{
-    if (!o->detail[0])
-        sb_h5_innermost(o->detail, sizeof o->detail);
-    if (!o->detail[0])
-        snprintf(o->detail, sizeof o->detail, "HDF5 error");
-    return SB_EHDF5;
-}
-
-static void close_id(hid_t *id, herr_t (*closer)(hid_t))
-{
-    if (*id > 0)
-        closer(*id);
-    *id = H5I_INVALID_HID;
-}
-
 /* ---- layout checks -------------------------------------------------------------------------- */
 
 static bool in_grid(const sb_bc_layout *L)
@@ -94,7 +46,7 @@ static bool in_grid(const sb_bc_layout *L)
 }
 
 /* What this rank can check alone. */
-static int check_local(op *o, const sb_bc_layout *L, const double *local, int ranks)
+static int check_local(sb_io_op *o, const sb_bc_layout *L, const double *local, int ranks)
 {
     const char *why = NULL;
     if (L->m < 0 || L->n < 0)
@@ -127,7 +79,7 @@ static int check_local(op *o, const sb_bc_layout *L, const double *local, int ra
 
 /* Every rank must pass the same global layout, and each grid position must be held by exactly
  * one rank.  Two agreements: the position check needs a valid grid size on every rank. */
-static int check_layout(op *o, const sb_bc_layout *L, const double *local)
+static int check_layout(sb_io_op *o, const sb_bc_layout *L, const double *local)
 {
     const sb_ctx *ctx = o->ctx;
     int64_t v[6] = {L->m, L->n, L->mb, L->nb, L->nprow, L->npcol}, lo[6], hi[6];
@@ -139,14 +91,14 @@ static int check_layout(op *o, const sb_bc_layout *L, const double *local)
         snprintf(o->detail, sizeof o->detail, "bad layout: ranks pass different layouts");
         local_rc = SB_EINPUT;
     }
-    int rc = agree(o, local_rc);
+    int rc = sb_io_op_agree(o, local_rc);
     if (rc)
         return rc;
 
     int *pos = malloc(2 * sizeof(int) * (size_t)ctx->size);
     int *held = calloc((size_t)L->nprow * (size_t)L->npcol, sizeof(int));
     int mine[2] = {L->myrow, L->mycol};
-    rc = agree(o, pos && held ? 0 : SB_ENOMEM);
+    rc = sb_io_op_agree(o, pos && held ? 0 : SB_ENOMEM);
     if (!rc && MPI_Allgather(mine, 2, MPI_INT, pos, 2, MPI_INT, ctx->comm) != MPI_SUCCESS)
         rc = SB_EMPI;
     for (int r = 0; !rc && r < ctx->size; r++)
@@ -162,7 +114,7 @@ static int check_layout(op *o, const sb_bc_layout *L, const double *local)
         }
     }
     if (!rc)
-        rc = agree(o, local_err);
+        rc = sb_io_op_agree(o, local_err);
     free(held);
     free(pos);
     return rc;
@@ -228,7 +180,7 @@ typedef struct plan {
     uint64_t pieces; /* calls every rank makes: the most of any rank */
 } plan;
 
-static int make_plan(op *o, const sb_bc_layout *L, uint64_t piece_bytes, plan *p)
+static int make_plan(sb_io_op *o, const sb_bc_layout *L, uint64_t piece_bytes, plan *p)
 {
     memset(p, 0, sizeof *p);
     int local = 0;
@@ -252,7 +204,7 @@ static int make_plan(op *o, const sb_bc_layout *L, uint64_t piece_bytes, plan *p
     }
     if (MPI_Allreduce(&mine, &p->pieces, 1, MPI_UINT64_T, MPI_MAX, o->ctx->comm) != MPI_SUCCESS)
         return SB_EMPI;
-    return agree(o, local);
+    return sb_io_op_agree(o, local);
 }
 
 /* Local rows [r0, r1), all local columns, from the column-major local array into row-major. */
@@ -265,15 +217,15 @@ static void pack(double *buf, const double *local, int64_t lld, int64_t r0, int6
 }
 
 /* One collective call: this rank's band `piece` of local row blocks, or nothing. */
-static int write_piece(op *o, const sb_h5 *h, hid_t dset, const sb_bc_layout *L, const plan *p,
-                       const double *local, double *buf, uint64_t piece)
+static int write_piece(sb_io_op *o, const sb_h5 *h, hid_t dset, const sb_bc_layout *L,
+                       const plan *p, const double *local, double *buf, uint64_t piece)
 {
     int64_t b0 = (int64_t)piece * p->per_piece;
     int64_t b1 = b0 + p->per_piece < p->row_blocks ? b0 + p->per_piece : p->row_blocks;
     bool some = b0 < p->row_blocks;
     hsize_t n = 1;
     hid_t fsel = H5Dget_space(dset), msp = H5I_INVALID_HID;
-    int local_rc = fsel < 0 ? h5_failed(o) : 0;
+    int local_rc = fsel < 0 ? sb_io_op_h5_failed(o) : 0;
     if (!local_rc && some) {
         int64_t r0 = b0 * L->mb, r1 = b1 * L->mb < p->mloc ? b1 * L->mb : p->mloc;
         pack(buf, local, L->lld, r0, r1, p->nloc);
@@ -282,24 +234,25 @@ static int write_piece(op *o, const sb_h5 *h, hid_t dset, const sb_bc_layout *L,
         dim_sel cols =
             select_dim(L->n, L->nb, L->mycol, L->npcol, 0, (p->nloc + L->nb - 1) / L->nb);
         if ((msp = H5Screate_simple(1, &n, NULL)) < 0 || select_blocks(fsel, &rows, &cols) < 0)
-            local_rc = h5_failed(o);
+            local_rc = sb_io_op_h5_failed(o);
         else if ((hsize_t)H5Sget_select_npoints(fsel) != n)
             local_rc = SB_EINTERNAL; /* the selection and the packed band disagree */
     } else if (!local_rc) {
         if ((msp = H5Screate_simple(1, &n, NULL)) < 0 || H5Sselect_none(msp) < 0 ||
             H5Sselect_none(fsel) < 0)
-            local_rc = h5_failed(o);
+            local_rc = sb_io_op_h5_failed(o);
     }
-    int rc = agree(o, local_rc);
+    int rc = sb_io_op_agree(o, local_rc);
     if (!rc)
-        rc = agree(o, H5Dwrite(dset, H5T_NATIVE_DOUBLE, msp, fsel, h->dxpl, buf) < 0 ? h5_failed(o)
-                                                                                     : 0);
-    close_id(&msp, H5Sclose);
-    close_id(&fsel, H5Sclose);
+        rc = sb_io_op_agree(o, H5Dwrite(dset, H5T_NATIVE_DOUBLE, msp, fsel, h->dxpl, buf) < 0
+                                   ? sb_io_op_h5_failed(o)
+                                   : 0);
+    sb_io_close_id(&msp, H5Sclose);
+    sb_io_close_id(&fsel, H5Sclose);
     return rc;
 }
 
-static int create_dataset(op *o, const sb_h5 *h, const char *path, const sb_bc_layout *L,
+static int create_dataset(sb_io_op *o, const sb_h5 *h, const char *path, const sb_bc_layout *L,
                           hid_t *dset)
 {
     hsize_t dims[2] = {(hsize_t)L->m, (hsize_t)L->n};
@@ -309,32 +262,15 @@ static int create_dataset(op *o, const sb_h5 *h, const char *path, const sb_bc_l
     /* Fill values would be written only to be overwritten. */
     if (space < 0 || dcpl < 0 || lcpl < 0 || H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0 ||
         H5Pset_create_intermediate_group(lcpl, 1) < 0)
-        local = h5_failed(o);
-    int rc = agree(o, local);
+        local = sb_io_op_h5_failed(o);
+    int rc = sb_io_op_agree(o, local);
     if (!rc) {
         *dset = H5Dcreate2(h->file, path, H5T_IEEE_F64LE, space, lcpl, dcpl, H5P_DEFAULT);
-        rc = agree(o, *dset < 0 ? h5_failed(o) : 0);
+        rc = sb_io_op_agree(o, *dset < 0 ? sb_io_op_h5_failed(o) : 0);
     }
-    close_id(&lcpl, H5Pclose);
-    close_id(&dcpl, H5Pclose);
-    close_id(&space, H5Sclose);
-    return rc;
-}
-
-static int put_attr_str(op *o, hid_t obj, const char *name, const char *value)
-{
-    hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
-    int rc = 0;
-    if (type < 0 || space < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 ||
-        H5Tset_cset(type, H5T_CSET_UTF8) < 0)
-        rc = h5_failed(o);
-    if (!rc && (attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        rc = h5_failed(o);
-    if (!rc && H5Awrite(attr, type, &value) < 0)
-        rc = h5_failed(o);
-    close_id(&attr, H5Aclose);
-    close_id(&space, H5Sclose);
-    close_id(&type, H5Tclose);
+    sb_io_close_id(&lcpl, H5Pclose);
+    sb_io_close_id(&dcpl, H5Pclose);
+    sb_io_close_id(&space, H5Sclose);
     return rc;
 }
 
@@ -345,7 +281,7 @@ int sb_h5__write_matrix_bc_pieces(sb_h5 *h, const char *path, const sb_bc_layout
     if (!h || !h->ctx)
         return SB_EINTERNAL;
     sb_h5_quiet q = sb_h5_quiet_begin();
-    op o;
+    sb_io_op o;
     memset(&o, 0, sizeof o);
     o.ctx = h->ctx;
     snprintf(o.what, sizeof o.what, "cannot write matrix '%s' in '%s'", path ? path : "?",
@@ -354,7 +290,7 @@ int sb_h5__write_matrix_bc_pieces(sb_h5 *h, const char *path, const sb_bc_layout
     double *buf = NULL;
     plan p;
 
-    int rc = agree(&o, h->file > 0 && path && L && piece_bytes > 0 ? 0 : SB_EINTERNAL);
+    int rc = sb_io_op_agree(&o, h->file > 0 && path && L && piece_bytes > 0 ? 0 : SB_EINTERNAL);
     if (!rc)
         rc = check_layout(&o, L, local);
     if (!rc)
@@ -363,19 +299,19 @@ int sb_h5__write_matrix_bc_pieces(sb_h5 *h, const char *path, const sb_bc_layout
         int64_t rows = p.per_piece * L->mb < p.mloc ? p.per_piece * L->mb : p.mloc;
         size_t n = rows * p.nloc > 0 ? (size_t)(rows * p.nloc) : 1;
         buf = malloc(n * sizeof *buf);
-        rc = agree(&o, buf ? 0 : SB_ENOMEM);
+        rc = sb_io_op_agree(&o, buf ? 0 : SB_ENOMEM);
     }
     if (!rc)
         rc = create_dataset(&o, h, path, L, &dset);
     for (uint64_t piece = 0; !rc && piece < p.pieces; piece++)
         rc = write_piece(&o, h, dset, L, &p, local, buf, piece);
     if (!rc) {
-        int local_rc = units ? put_attr_str(&o, dset, "units", units) : 0;
+        int local_rc = units ? sb_io_op_put_attr_str(&o, dset, "units", units) : 0;
         if (!local_rc && meaning)
-            local_rc = put_attr_str(&o, dset, "meaning", meaning);
-        rc = agree(&o, local_rc);
+            local_rc = sb_io_op_put_attr_str(&o, dset, "meaning", meaning);
+        rc = sb_io_op_agree(&o, local_rc);
     }
-    close_id(&dset, H5Dclose);
+    sb_io_close_id(&dset, H5Dclose);
     free(buf);
     sb_h5_quiet_end(q);
     return rc;

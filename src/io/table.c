@@ -6,6 +6,7 @@
  * same verdict and none is left waiting inside HDF5; the failing rank's message travels to
  * rank 0, which prints it once. */
 #include "io/h5err.h"
+#include "io/h5op.h"
 #include "symbatch/table.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
@@ -19,7 +20,6 @@
 #define PIECE_BYTES ((uint64_t)1 << 30)
 /* Chunks of about 64 KiB: large enough for fast appends, small enough for short tables. */
 #define CHUNK_BYTES 65536
-#define DETAIL_MAX  512
 /* Room for the "name:type," list of the most columns a table may have. */
 #define SCHEMA_MAX  (SB_TABLE_COLS_MAX * (SB_TABLE_NAME_MAX + 5) + 1)
 
@@ -214,63 +214,17 @@ static void schema(const sb_table *t, char *buf, size_t size)
 /* ---- agreement ------------------------------------------------------------------------------ */
 
 /* One collective operation: what rank 0 says when it fails. */
-typedef struct op {
-    const sb_ctx *ctx;
-    char what[600]; /* "cannot write table '/grpo/metrics' in 'x.h5.partial'" */
-    char detail[DETAIL_MAX];
-    int reported;
-} op;
 
-/* Every rank gets the most severe error of all ranks (the lowest value); rank 0 prints the
- * message of the rank that had it, once. */
-static int agree(op *o, int local)
-{
-    struct {
-        int value, rank;
-    } in = {local, o->ctx->rank}, out;
-    if (MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MINLOC, o->ctx->comm) != MPI_SUCCESS)
-        return SB_EMPI;
-    if (out.value >= 0)
-        return 0;
-    char msg[DETAIL_MAX];
-    snprintf(msg, sizeof msg, "%s", o->detail[0] ? o->detail : sb_strerror(local));
-    if (MPI_Bcast(msg, sizeof msg, MPI_CHAR, out.rank, o->ctx->comm) != MPI_SUCCESS)
-        return SB_EMPI;
-    if (o->ctx->rank == 0 && !o->reported) {
-        o->reported = 1;
-        fprintf(o->ctx->err ? o->ctx->err : stderr, "symbatch: %s: %s%s\n", o->what, msg,
-                out.rank ? " (on another rank)" : "");
-    }
-    return out.value;
-}
-
-/* Records the innermost HDF5 message once and returns SB_EHDF5. */
-static int h5_failed(op *o)
-{
-    if (!o->detail[0])
-        sb_h5_innermost(o->detail, sizeof o->detail);
-    if (!o->detail[0])
-        snprintf(o->detail, sizeof o->detail, "HDF5 error");
-    return SB_EHDF5;
-}
-
-static int fail(op *o, int err, const char *why)
+static int fail(sb_io_op *o, int err, const char *why)
 {
     if (!o->detail[0])
         snprintf(o->detail, sizeof o->detail, "%s", why);
     return err;
 }
 
-static void close_id(hid_t *id, herr_t (*closer)(hid_t))
-{
-    if (*id > 0)
-        closer(*id);
-    *id = H5I_INVALID_HID;
-}
-
 /* Local check of a table (NULL on a rank is a caller's bug), then the check that every rank
  * holds the same columns and row count (one agreement either way, so no rank is left out). */
-static int same_table(op *o, const sb_table *t)
+static int same_table(sb_io_op *o, const sb_table *t)
 {
     int local = t ? 0 : fail(o, SB_EINTERNAL, "no table");
     uint64_t v[3] = {0, 0, 0}, lo[3], hi[3];
@@ -286,7 +240,7 @@ static int same_table(op *o, const sb_table *t)
         return SB_EMPI;
     if (!local && memcmp(lo, hi, sizeof lo) != 0)
         local = fail(o, SB_EINTERNAL, "ranks hold different tables (columns or rows)");
-    return agree(o, local);
+    return sb_io_op_agree(o, local);
 }
 
 /* ---- result files --------------------------------------------------------------------------- */
@@ -323,28 +277,10 @@ static char *units_text(const sb_table *t)
     return s;
 }
 
-static int put_attr_str(op *o, hid_t obj, const char *name, const char *value)
-{
-    hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
-    int rc = 0;
-    if (type < 0 || space < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 ||
-        H5Tset_cset(type, H5T_CSET_UTF8) < 0 ||
-        (H5Aexists(obj, name) > 0 && H5Adelete(obj, name) < 0))
-        rc = h5_failed(o);
-    if (!rc && (attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        rc = h5_failed(o);
-    if (!rc && H5Awrite(attr, type, &value) < 0)
-        rc = h5_failed(o);
-    close_id(&attr, H5Aclose);
-    close_id(&space, H5Sclose);
-    close_id(&type, H5Tclose);
-    return rc;
-}
-
 /* Collective: writes rows [first, first + count) of the table into rows of the same numbers of
  * the dataset (already that long).  Rank 0 writes; the others join every call with an empty
  * selection.  count is the same on every rank, so every rank makes the same number of calls. */
-static int write_rows(op *o, const sb_h5 *h, hid_t dset, hid_t mtype, const sb_table *t,
+static int write_rows(sb_io_op *o, const sb_h5 *h, hid_t dset, hid_t mtype, const sb_table *t,
                       uint64_t first, uint64_t count)
 {
     const uint64_t row_bytes = (uint64_t)t->ncols * sizeof(sb_cell);
@@ -355,27 +291,27 @@ static int write_rows(op *o, const sb_h5 *h, hid_t dset, hid_t mtype, const sb_t
         bool mine = h->ctx->rank == 0;
         hid_t fsel = H5Dget_space(dset);
         hid_t msp = H5Screate_simple(1, mine ? &n : &one, NULL);
-        int local = fsel < 0 || msp < 0 ? h5_failed(o) : 0;
+        int local = fsel < 0 || msp < 0 ? sb_io_op_h5_failed(o) : 0;
         if (!local && mine && H5Sselect_hyperslab(fsel, H5S_SELECT_SET, &start, NULL, &n, NULL) < 0)
-            local = h5_failed(o);
+            local = sb_io_op_h5_failed(o);
         if (!local && !mine && (H5Sselect_none(fsel) < 0 || H5Sselect_none(msp) < 0))
-            local = h5_failed(o);
-        rc = agree(o, local);
+            local = sb_io_op_h5_failed(o);
+        rc = sb_io_op_agree(o, local);
         const sb_cell *buf = t->rows ? t->cells + (first + lo) * (uint64_t)t->ncols : NULL;
         static const sb_cell nothing; /* HDF5 wants a buffer even for no data */
         if (!rc && H5Dwrite(dset, mtype, msp, fsel, h->dxpl, mine ? buf : &nothing) < 0)
-            local = h5_failed(o);
+            local = sb_io_op_h5_failed(o);
         if (!rc)
-            rc = agree(o, local);
-        close_id(&msp, H5Sclose);
-        close_id(&fsel, H5Sclose);
+            rc = sb_io_op_agree(o, local);
+        sb_io_close_id(&msp, H5Sclose);
+        sb_io_close_id(&fsel, H5Sclose);
     }
     return rc;
 }
 
-static op table_op(const sb_h5 *h, const char *verb, const char *path)
+static sb_io_op table_op(const sb_h5 *h, const char *verb, const char *path)
 {
-    op o;
+    sb_io_op o;
     memset(&o, 0, sizeof o);
     o.ctx = h->ctx;
     snprintf(o.what, sizeof o.what, "cannot %s table '%s' in '%s'", verb, path ? path : "?",
@@ -384,8 +320,8 @@ static op table_op(const sb_h5 *h, const char *verb, const char *path)
 }
 
 /* The new dataset: rows long, extendible without limit, chunked (which extending needs). */
-static int create_dataset(op *o, const sb_h5 *h, const char *path, const sb_table *t, hid_t ftype,
-                          hid_t *dset)
+static int create_dataset(sb_io_op *o, const sb_h5 *h, const char *path, const sb_table *t,
+                          hid_t ftype, hid_t *dset)
 {
     hsize_t dims = t->rows, maxdims = H5S_UNLIMITED;
     hsize_t chunk = CHUNK_BYTES / ((uint64_t)t->ncols * sizeof(sb_cell));
@@ -397,28 +333,28 @@ static int create_dataset(op *o, const sb_h5 *h, const char *path, const sb_tabl
     if (space < 0 || dcpl < 0 || lcpl < 0 || H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
         H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0 ||
         H5Pset_create_intermediate_group(lcpl, 1) < 0)
-        local = h5_failed(o);
-    int rc = agree(o, local);
+        local = sb_io_op_h5_failed(o);
+    int rc = sb_io_op_agree(o, local);
     if (!rc) {
         *dset = H5Dcreate2(h->file, path, ftype, space, lcpl, dcpl, H5P_DEFAULT);
-        rc = agree(o, *dset < 0 ? h5_failed(o) : 0);
+        rc = sb_io_op_agree(o, *dset < 0 ? sb_io_op_h5_failed(o) : 0);
     }
-    close_id(&lcpl, H5Pclose);
-    close_id(&dcpl, H5Pclose);
-    close_id(&space, H5Sclose);
+    sb_io_close_id(&lcpl, H5Pclose);
+    sb_io_close_id(&dcpl, H5Pclose);
+    sb_io_close_id(&space, H5Sclose);
     return rc;
 }
 
-static int write_attributes(op *o, hid_t dset, const sb_table *t, const char *meaning)
+static int write_attributes(sb_io_op *o, hid_t dset, const sb_table *t, const char *meaning)
 {
     char *units = units_text(t);
     int local = units ? 0 : fail(o, SB_ENOMEM, "out of memory");
     if (!local)
-        local = put_attr_str(o, dset, "units", units);
+        local = sb_io_op_put_attr_str(o, dset, "units", units);
     if (!local && meaning)
-        local = put_attr_str(o, dset, "meaning", meaning);
+        local = sb_io_op_put_attr_str(o, dset, "meaning", meaning);
     free(units);
-    return agree(o, local);
+    return sb_io_op_agree(o, local);
 }
 
 int sb_table_write(sb_h5 *h, const char *path, const sb_table *t, const char *meaning)
@@ -426,15 +362,15 @@ int sb_table_write(sb_h5 *h, const char *path, const sb_table *t, const char *me
     if (!h || !h->ctx)
         return SB_EINTERNAL;
     sb_h5_quiet q = sb_h5_quiet_begin();
-    op o = table_op(h, "write", path);
+    sb_io_op o = table_op(h, "write", path);
     hid_t ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID, dset = H5I_INVALID_HID;
-    int rc = agree(&o, h->file > 0 && path ? 0 : fail(&o, SB_EINTERNAL, "file not open"));
+    int rc = sb_io_op_agree(&o, h->file > 0 && path ? 0 : fail(&o, SB_EINTERNAL, "file not open"));
     if (!rc)
         rc = same_table(&o, t);
     if (!rc) {
         ftype = row_type(t, true);
         mtype = row_type(t, false);
-        rc = agree(&o, ftype < 0 || mtype < 0 ? h5_failed(&o) : 0);
+        rc = sb_io_op_agree(&o, ftype < 0 || mtype < 0 ? sb_io_op_h5_failed(&o) : 0);
     }
     if (!rc)
         rc = create_dataset(&o, h, path, t, ftype, &dset);
@@ -442,19 +378,19 @@ int sb_table_write(sb_h5 *h, const char *path, const sb_table *t, const char *me
         rc = write_rows(&o, h, dset, mtype, t, 0, t->rows);
     if (!rc)
         rc = write_attributes(&o, dset, t, meaning);
-    close_id(&dset, H5Dclose);
-    close_id(&mtype, H5Tclose);
-    close_id(&ftype, H5Tclose);
+    sb_io_close_id(&dset, H5Dclose);
+    sb_io_close_id(&mtype, H5Tclose);
+    sb_io_close_id(&ftype, H5Tclose);
     sb_h5_quiet_end(q);
     return rc;
 }
 
 /* Whether the stored dataset has this table's columns, in order, with the same kinds. */
-static int check_stored_columns(op *o, hid_t dset, const sb_table *t)
+static int check_stored_columns(sb_io_op *o, hid_t dset, const sb_table *t)
 {
     hid_t type = H5Dget_type(dset);
     if (type < 0)
-        return h5_failed(o);
+        return sb_io_op_h5_failed(o);
     int rc = 0;
     int n = H5Tget_class(type) == H5T_COMPOUND ? H5Tget_nmembers(type) : -1;
     if (n != t->ncols) {
@@ -479,14 +415,14 @@ static int check_stored_columns(op *o, hid_t dset, const sb_table *t)
 }
 
 /* The dataset's current length, checked against the table's. */
-static int stored_rows(op *o, hid_t dset, const sb_table *t, uint64_t *rows)
+static int stored_rows(sb_io_op *o, hid_t dset, const sb_table *t, uint64_t *rows)
 {
     hid_t space = H5Dget_space(dset);
     hsize_t dims = 0;
-    int rc = space < 0 || H5Sget_simple_extent_ndims(space) != 1 ? h5_failed(o) : 0;
+    int rc = space < 0 || H5Sget_simple_extent_ndims(space) != 1 ? sb_io_op_h5_failed(o) : 0;
     if (!rc && H5Sget_simple_extent_dims(space, &dims, NULL) < 0)
-        rc = h5_failed(o);
-    close_id(&space, H5Sclose);
+        rc = sb_io_op_h5_failed(o);
+    sb_io_close_id(&space, H5Sclose);
     if (!rc && dims > t->rows) {
         snprintf(o->detail, sizeof o->detail,
                  "the dataset holds %" PRIu64 " rows, more than the table's %" PRIu64,
@@ -502,48 +438,48 @@ int sb_table_append_file(sb_h5 *h, const char *path, const sb_table *t)
     if (!h || !h->ctx)
         return SB_EINTERNAL;
     sb_h5_quiet q = sb_h5_quiet_begin();
-    op o = table_op(h, "append to", path);
+    sb_io_op o = table_op(h, "append to", path);
     hid_t mtype = H5I_INVALID_HID, dset = H5I_INVALID_HID;
     uint64_t have = 0;
-    int rc = agree(&o, h->file > 0 && path ? 0 : fail(&o, SB_EINTERNAL, "file not open"));
+    int rc = sb_io_op_agree(&o, h->file > 0 && path ? 0 : fail(&o, SB_EINTERNAL, "file not open"));
     if (!rc)
         rc = same_table(&o, t);
     if (!rc) {
         dset = H5Dopen2(h->file, path, H5P_DEFAULT);
-        rc = agree(&o, dset < 0 ? h5_failed(&o) : 0);
+        rc = sb_io_op_agree(&o, dset < 0 ? sb_io_op_h5_failed(&o) : 0);
     }
     if (!rc) {
         int local = check_stored_columns(&o, dset, t);
         if (!local)
             local = stored_rows(&o, dset, t, &have);
         if (!local && (mtype = row_type(t, false)) < 0)
-            local = h5_failed(&o);
-        rc = agree(&o, local);
+            local = sb_io_op_h5_failed(&o);
+        rc = sb_io_op_agree(&o, local);
     }
     if (!rc && have < t->rows) {
         hsize_t dims = t->rows;
-        rc = agree(&o, H5Dset_extent(dset, &dims) < 0 ? h5_failed(&o) : 0);
+        rc = sb_io_op_agree(&o, H5Dset_extent(dset, &dims) < 0 ? sb_io_op_h5_failed(&o) : 0);
         if (!rc)
             rc = write_rows(&o, h, dset, mtype, t, have, t->rows - have);
     }
-    close_id(&dset, H5Dclose);
-    close_id(&mtype, H5Tclose);
+    sb_io_close_id(&dset, H5Dclose);
+    sb_io_close_id(&mtype, H5Tclose);
     sb_h5_quiet_end(q);
     return rc;
 }
 
 /* ---- checkpoints ---------------------------------------------------------------------------- */
 
-static op ckpt_op(const sb_ckpt *ck, const char *name)
+static sb_io_op ckpt_op(const sb_ckpt *ck, const char *name)
 {
-    op o;
+    sb_io_op o;
     memset(&o, 0, sizeof o);
     o.ctx = ck->ctx;
     snprintf(o.what, sizeof o.what, "checkpoint '%s': table '%s'", ck->path, name ? name : "?");
     return o;
 }
 
-static int attr_name(op *o, const char *name, char *buf, size_t size)
+static int attr_name(sb_io_op *o, const char *name, char *buf, size_t size)
 {
     int n = name ? snprintf(buf, size, "%s.columns", name) : -1;
     return n > 0 && (size_t)n < size ? 0 : fail(o, SB_EINTERNAL, "bad table name");
@@ -553,9 +489,9 @@ int sb_table_save(const sb_table *t, sb_ckpt *ck, const char *name)
 {
     if (!ck || !ck->ctx)
         return SB_EINTERNAL;
-    op o = ckpt_op(ck, name);
+    sb_io_op o = ckpt_op(ck, name);
     char attr[600], *cols = malloc(SCHEMA_MAX);
-    int rc = agree(&o, cols ? attr_name(&o, name, attr, sizeof attr) : SB_ENOMEM);
+    int rc = sb_io_op_agree(&o, cols ? attr_name(&o, name, attr, sizeof attr) : SB_ENOMEM);
     if (!rc)
         rc = same_table(&o, t);
     if (!rc) {
@@ -574,7 +510,7 @@ int sb_table_save(const sb_table *t, sb_ckpt *ck, const char *name)
 
 /* Column by column comparison of the stored "name:type,..." list with the table's, naming the
  * first column that differs. */
-static int compare_schema(op *o, const sb_table *t, const char *stored)
+static int compare_schema(sb_io_op *o, const sb_table *t, const char *stored)
 {
     const char *p = stored;
     for (int i = 0; i < t->ncols; i++) {
@@ -606,7 +542,8 @@ static int compare_schema(op *o, const sb_table *t, const char *stored)
 }
 
 /* The number of rows stored, checked against the number of columns. */
-static int stored_length(op *o, sb_ckpt *ck, const char *name, const sb_table *t, uint64_t *rows)
+static int stored_length(sb_io_op *o, sb_ckpt *ck, const char *name, const sb_table *t,
+                         uint64_t *rows)
 {
     bool exists = false;
     uint64_t total = 0;
@@ -619,23 +556,23 @@ static int stored_length(op *o, sb_ckpt *ck, const char *name, const sb_table *t
     else if (total % (uint64_t)t->ncols != 0)
         local = fail(o, SB_ECKPT, "the rows do not fill the columns (damaged file?)");
     *rows = total / (uint64_t)t->ncols;
-    return agree(o, local);
+    return sb_io_op_agree(o, local);
 }
 
 int sb_table_load(sb_table *t, sb_ckpt *ck, const char *name)
 {
     if (!ck || !ck->ctx)
         return SB_EINTERNAL;
-    op o = ckpt_op(ck, name);
+    sb_io_op o = ckpt_op(ck, name);
     char attr[600], *cols = malloc(SCHEMA_MAX);
     uint64_t rows = 0;
-    int rc = agree(&o, cols ? attr_name(&o, name, attr, sizeof attr) : SB_ENOMEM);
+    int rc = sb_io_op_agree(&o, cols ? attr_name(&o, name, attr, sizeof attr) : SB_ENOMEM);
     if (!rc)
-        rc = agree(&o, t ? 0 : fail(&o, SB_EINTERNAL, "no table"));
+        rc = sb_io_op_agree(&o, t ? 0 : fail(&o, SB_EINTERNAL, "no table"));
     if (!rc)
         rc = sb_ckpt_get_str(ck, attr, cols, SCHEMA_MAX);
     if (!rc)
-        rc = agree(&o, compare_schema(&o, t, cols));
+        rc = sb_io_op_agree(&o, compare_schema(&o, t, cols));
     if (!rc)
         rc = stored_length(&o, ck, name, t, &rows);
     /* Read aside, so that a failed load leaves the table as it was. */
@@ -644,7 +581,7 @@ int sb_table_load(sb_table *t, sb_ckpt *ck, const char *name)
         size_t n = (size_t)(rows ? rows : 1) * (size_t)t->ncols;
         cells =
             rows < SIZE_MAX / sizeof *cells / (uint64_t)t->ncols ? malloc(n * sizeof *cells) : NULL;
-        rc = agree(&o, cells ? 0 : fail(&o, SB_ENOMEM, "out of memory"));
+        rc = sb_io_op_agree(&o, cells ? 0 : fail(&o, SB_ENOMEM, "out of memory"));
     }
     if (!rc)
         rc = sb_ckpt_read(ck, name, SB_CKPT_U64, 0, rows * (uint64_t)t->ncols, cells);

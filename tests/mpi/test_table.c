@@ -265,7 +265,7 @@ static void check_h5dump(const char *file, const char *path)
 /* h5py reads a column by name; skipped (and said so) when h5py is not installed. */
 static void check_h5py(const char *file, const char *dir)
 {
-    if (system("python3 -c 'import h5py' >/dev/null 2>&1") != 0) {
+    if (system("/usr/bin/python3 -c 'import h5py' >/dev/null 2>&1") != 0) {
         printf("test_table: python3 with h5py not available: skipped the h5py read-back "
                "(the other checks ran)\n");
         return;
@@ -289,7 +289,7 @@ static void check_h5py(const char *file, const char *dir)
                "assert f['/empty/t'].shape == (0,)\n"
                "assert f['/empty/t']['loss'].shape == (0,)\n");
     fclose(s);
-    snprintf(cmd, sizeof cmd, "python3 '%s' '%s'", script, file);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s'", script, file);
     CHECK(system(cmd) == 0);
     printf("test_table: h5py read-back passed\n");
 }

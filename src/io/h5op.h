@@ -1,0 +1,28 @@
+/* One collective HDF5 operation of the io writers (tables, matrices): what went wrong on this
+ * rank, the agreement over ranks (durable.h) and rank 0's single message naming the operation. */
+#ifndef SB_IO_H5OP_H
+#define SB_IO_H5OP_H
+
+#include "io/durable.h"
+
+#include <hdf5.h>
+
+typedef struct sb_io_op {
+    const sb_ctx *ctx;
+    char what[600];            /* "cannot write table '/grpo/metrics' in 'x.h5.partial'" */
+    char detail[SB_IO_DETAIL]; /* this rank's reason, if it failed */
+    int reported;              /* rank 0 printed the failure already */
+} sb_io_op;
+
+/* Collective: the most severe status of all ranks; rank 0 prints the failing rank's message
+ * once per operation. */
+int sb_io_op_agree(sb_io_op *o, int local);
+/* Records the innermost HDF5 message (once) and returns SB_EHDF5. */
+int sb_io_op_h5_failed(sb_io_op *o);
+/* A variable-length UTF-8 string attribute, replacing one of the same name (not collective by
+ * itself: every rank calls it with the same value). */
+int sb_io_op_put_attr_str(sb_io_op *o, hid_t obj, const char *name, const char *value);
+/* Closes an id if it is open and marks it closed. */
+void sb_io_close_id(hid_t *id, herr_t (*closer)(hid_t));
+
+#endif
