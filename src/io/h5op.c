@@ -55,3 +55,25 @@ int sb_io_op_put_attr_str(sb_io_op *o, hid_t obj, const char *name, const char *
     sb_io_close_id(&type, H5Tclose);
     return rc;
 }
+
+int sb_io_op_create_dset(sb_io_op *o, hid_t file, const char *path, hid_t type, hid_t space,
+                         const hsize_t *chunk, hid_t *dset)
+{
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), lcpl = H5Pcreate(H5P_LINK_CREATE);
+    int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    int local = 0;
+    /* Fill values would be written only to be overwritten. */
+    if (space < 0 || rank < 0 || dcpl < 0 || lcpl < 0 ||
+        (chunk && H5Pset_chunk(dcpl, rank, chunk) < 0) ||
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0 ||
+        H5Pset_create_intermediate_group(lcpl, 1) < 0)
+        local = sb_io_op_h5_failed(o);
+    int rc = sb_io_op_agree(o, local);
+    if (!rc) {
+        *dset = H5Dcreate2(file, path, type, space, lcpl, dcpl, H5P_DEFAULT);
+        rc = sb_io_op_agree(o, *dset < 0 ? sb_io_op_h5_failed(o) : 0);
+    }
+    sb_io_close_id(&lcpl, H5Pclose);
+    sb_io_close_id(&dcpl, H5Pclose);
+    return rc;
+}

@@ -22,6 +22,11 @@ int sb_io_op_h5_failed(sb_io_op *o);
 /* A variable-length UTF-8 string attribute, replacing one of the same name (not collective by
  * itself: every rank calls it with the same value). */
 int sb_io_op_put_attr_str(sb_io_op *o, hid_t obj, const char *name, const char *value);
+/* Collective: creates dataset `path` (and missing groups) of `type` over `space`, chunked by
+ * `chunk` (one entry per dimension) when it is not NULL, without fill values (every element
+ * is written).  *dset is open on success. */
+int sb_io_op_create_dset(sb_io_op *o, hid_t file, const char *path, hid_t type, hid_t space,
+                         const hsize_t *chunk, hid_t *dset);
 /* Closes an id if it is open and marks it closed. */
 void sb_io_close_id(hid_t *id, herr_t (*closer)(hid_t));
 

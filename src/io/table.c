@@ -328,19 +328,7 @@ static int create_dataset(sb_io_op *o, const sb_h5 *h, const char *path, const s
     if (chunk < 1)
         chunk = 1;
     hid_t space = H5Screate_simple(1, &dims, &maxdims);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), lcpl = H5Pcreate(H5P_LINK_CREATE);
-    int local = 0;
-    if (space < 0 || dcpl < 0 || lcpl < 0 || H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
-        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0 ||
-        H5Pset_create_intermediate_group(lcpl, 1) < 0)
-        local = sb_io_op_h5_failed(o);
-    int rc = sb_io_op_agree(o, local);
-    if (!rc) {
-        *dset = H5Dcreate2(h->file, path, ftype, space, lcpl, dcpl, H5P_DEFAULT);
-        rc = sb_io_op_agree(o, *dset < 0 ? sb_io_op_h5_failed(o) : 0);
-    }
-    sb_io_close_id(&lcpl, H5Pclose);
-    sb_io_close_id(&dcpl, H5Pclose);
+    int rc = sb_io_op_create_dset(o, h->file, path, ftype, space, &chunk, dset);
     sb_io_close_id(&space, H5Sclose);
     return rc;
 }

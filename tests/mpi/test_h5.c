@@ -5,6 +5,9 @@
  * rank (HDF5 1.10.8's MPI-IO driver cannot write that much in one independent request). */
 #define _POSIX_C_SOURCE 200809L
 
+#include "abortcheck.h"
+#include "h5check.h"
+
 #include "symbatch/comm.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
@@ -19,40 +22,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void check_failed(const char *file, int line, const char *expr)
-{
-    int rank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", rank, file, line, expr);
-    fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 1);
-}
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            check_failed(__FILE__, __LINE__, #cond);                                               \
-    } while (0)
-
-#define CHECK_RC(expr, want)                                                                       \
-    do {                                                                                           \
-        int rc_ = (expr);                                                                          \
-        if (rc_ != (want)) {                                                                       \
-            fprintf(stderr, "%s returned %s, wanted %s\n", #expr, sb_err_name(rc_),                \
-                    sb_err_name(want));                                                            \
-            check_failed(__FILE__, __LINE__, #expr);                                               \
-        }                                                                                          \
-    } while (0)
-
-/* Every rank must return the same verdict. */
-static void check_same(const sb_ctx *ctx, int rc)
-{
-    int lo = rc, hi = rc;
-    MPI_Allreduce(&rc, &lo, 1, MPI_INT, MPI_MIN, ctx->comm);
-    MPI_Allreduce(&rc, &hi, 1, MPI_INT, MPI_MAX, ctx->comm);
-    CHECK(lo == hi);
-}
 
 static bool exists(const char *path)
 {
@@ -72,28 +41,6 @@ static uint64_t file_hash(const char *path)
         h = sb_fnv1a64(buf, n, h);
     fclose(f);
     return h;
-}
-
-/* ---- serial readers (rank 0) ------------------------------------------------------------- */
-
-static char *read_attr_str(hid_t obj, const char *name)
-{
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    CHECK(a >= 0);
-    hid_t ftype = H5Aget_type(a);
-    CHECK(H5Tget_class(ftype) == H5T_STRING && H5Tis_variable_str(ftype) > 0);
-    CHECK(H5Tget_cset(ftype) == H5T_CSET_UTF8);
-    hid_t mtype = H5Tcopy(H5T_C_S1);
-    H5Tset_size(mtype, H5T_VARIABLE);
-    H5Tset_cset(mtype, H5T_CSET_UTF8);
-    char *s = NULL;
-    CHECK(H5Aread(a, mtype, &s) >= 0 && s != NULL);
-    char *copy = strdup(s);
-    H5free_memory(s);
-    H5Tclose(mtype);
-    H5Tclose(ftype);
-    H5Aclose(a);
-    return copy;
 }
 
 static void check_attr_str(hid_t obj, const char *name, const char *want)

@@ -6,6 +6,8 @@
  * Run at 1, 2 and 4 ranks.  A failed check prints where and aborts every rank. */
 #define _GNU_SOURCE /* mkdtemp */
 
+#include "abortcheck.h"
+
 #include "symbatch/comm.h"
 #include "symbatch/error.h"
 #include "symbatch/io.h"
@@ -20,31 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static void check_failed(const char *file, int line, const char *expr)
-{
-    int rank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", rank, file, line, expr);
-    fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 1);
-}
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            check_failed(__FILE__, __LINE__, #cond);                                               \
-    } while (0)
-
-#define CHECK_RC(expr, want)                                                                       \
-    do {                                                                                           \
-        int rc_ = (expr);                                                                          \
-        if (rc_ != (want)) {                                                                       \
-            fprintf(stderr, "%s returned %s, wanted %s\n", #expr, sb_err_name(rc_),                \
-                    sb_err_name(want));                                                            \
-            check_failed(__FILE__, __LINE__, #expr);                                               \
-        }                                                                                          \
-    } while (0)
 
 /* The one place that creates result files, so that a change of sb_h5_create's provenance
  * argument stays a one-line change here. */

@@ -168,7 +168,8 @@ static void test_progress(mpicheck *mc, const sb_ctx *ctx)
     if (out) {
         fclose(out);
         CHECK(mc, strstr(text, "update    2  loss 0.5  mem/rank") != NULL, "line: %s", text);
-        CHECK(mc, strstr(text, "ETA ") && strstr(text, " s to update 4\n"), "an ETA with a total: %s", text);
+        CHECK(mc, strstr(text, "ETA ") && strstr(text, " s to update 4\n"),
+              "an ETA with a total: %s", text);
         const char *last = strstr(text, "update    5  loss 0.25");
         CHECK(mc, last && !strstr(last, "ETA"), "no ETA without a total: %s", text);
         free(text);

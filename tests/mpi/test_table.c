@@ -8,6 +8,9 @@
 #define _GNU_SOURCE /* mkdtemp */
 
 #include "symbatch/ckpt.h"
+#include "abortcheck.h"
+#include "h5check.h"
+
 #include "symbatch/comm.h"
 #include "symbatch/error.h"
 #include "symbatch/io.h"
@@ -22,40 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static void check_failed(const char *file, int line, const char *expr)
-{
-    int rank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    fprintf(stderr, "rank %d: %s:%d: check failed: %s\n", rank, file, line, expr);
-    fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 1);
-}
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            check_failed(__FILE__, __LINE__, #cond);                                               \
-    } while (0)
-
-#define CHECK_RC(expr, want)                                                                       \
-    do {                                                                                           \
-        int rc_ = (expr);                                                                          \
-        if (rc_ != (want)) {                                                                       \
-            fprintf(stderr, "%s returned %s, wanted %s\n", #expr, sb_err_name(rc_),                \
-                    sb_err_name(want));                                                            \
-            check_failed(__FILE__, __LINE__, #expr);                                               \
-        }                                                                                          \
-    } while (0)
-
-/* Every rank must return the same verdict. */
-static void check_same(const sb_ctx *ctx, int rc)
-{
-    int lo = rc, hi = rc;
-    MPI_Allreduce(&rc, &lo, 1, MPI_INT, MPI_MIN, ctx->comm);
-    MPI_Allreduce(&rc, &hi, 1, MPI_INT, MPI_MAX, ctx->comm);
-    CHECK(lo == hi);
-}
 
 /* The one place that creates result files, so that a change of sb_h5_create's provenance
  * argument stays a one-line change here. */
@@ -169,22 +138,6 @@ static void check_memory(void)
 }
 
 /* ---- result files --------------------------------------------------------------------------- */
-
-static char *read_attr_str(hid_t obj, const char *name)
-{
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    CHECK(a >= 0);
-    hid_t mtype = H5Tcopy(H5T_C_S1);
-    H5Tset_size(mtype, H5T_VARIABLE);
-    H5Tset_cset(mtype, H5T_CSET_UTF8);
-    char *s = NULL;
-    CHECK(H5Aread(a, mtype, &s) >= 0 && s != NULL);
-    char *copy = strdup(s);
-    H5free_memory(s);
-    H5Tclose(mtype);
-    H5Aclose(a);
-    return copy;
-}
 
 /* Reads one column by name (a compound memory type with that field alone, as h5py does). */
 static void read_column(hid_t d, const char *name, hid_t mem, void *out)
