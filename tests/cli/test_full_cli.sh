@@ -48,11 +48,11 @@ check_contains "no room in /dev/shm: same result" "$SB_OUT" '"num_states":362880
 j=$(job toobig "memory_per_rank: \"100 MB\"" "growth:" "  generators: { family: lrx, n: 12 }" \
     "  mode: full")
 expect_rc 2 "$SB_BINARY" validate "$j"
-check_contains "budget refusal names the need" "$SB_ERR" "full mode needs"
+check_contains "budget refusal: the file, the key and the need" "$SB_ERR" "$j: memory: full mode needs "
 check_contains "budget refusal names the budget" "$SB_ERR" "but the budget is 100 MB per rank"
 check_matches "budget refusal says how many ranks would fit" "$SB_ERR" "would fit on [0-9]+ ranks"
 expect_rc 2 mpirun_sb 2 run "$j"
-check_contains "run refuses too" "$SB_ERR" "full mode needs"
+check_contains "run refuses too, on 2 ranks" "$SB_ERR" "$j: memory: full mode needs "
 check_absent "nothing written" "$SB_SCRATCH/toobig.h5"
 check_absent "no partial result" "$SB_SCRATCH/toobig.h5.partial"
 # The ranks that would fit: on that many ranks the same budget is enough (120 MB of bits over

@@ -284,7 +284,8 @@ job=$JOBS/growth-coset.yaml
 res=$RES/growth-coset-np2.h5
 sum=$(cksum <"$res")
 expect_rc 2 mpirun_sb 2 run "$job" --output "$res"
-check_contains "rerun without --force: says the output exists" "$SB_ERR" "exists; pass --force"
+check_contains "rerun without --force: names the output and says it exists" "$SB_ERR" \
+    "output '$res' exists; pass --force to overwrite it"
 check_eq "rerun without --force: no summary" "" "$(cat "$SB_OUT")"
 check_eq "rerun without --force: result unchanged" "$sum" "$(cksum <"$res")"
 check_absent "rerun without --force: no .partial" "$res.partial"
