@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "refgens.h"
 #include "symbatch/perm.h"
 
 #include <stdio.h>
@@ -58,13 +59,51 @@ static bool closed_flag(const char *family, int n, int k)
     return closed;
 }
 
-static int ngens_of(const char *family, int n, int k)
+/* Rows the family's builder writes, counted in the arrays themselves: gs.ngens is the library's
+ * count formula (sb_genset_family allocates that many rows), so the builder runs again here into
+ * a buffer with room to spare, filled with 0xff (no permutation of at most 255 elements has
+ * that value), and the rows it changed are counted.  `expect` sizes the spare room. */
+static int rows_built(const char *family, int n, int k, long expect)
 {
     sb_genset gs;
     build_ok(&gs, family, n, k);
-    int ngens = gs.ngens;
+    const sb_family *f = sb_family_find(family);
+    assert_non_null(f);
+    size_t cap = (size_t)(expect > gs.ngens ? expect : gs.ngens) + 64;
+    uint8_t *buf = malloc(cap * (size_t)gs.m);
+    char(*names)[SB_NAME_MAX] = calloc(cap, sizeof *names);
+    assert_true(buf && names);
+    memset(buf, 0xff, cap * (size_t)gs.m);
+    f->build(n, gs.k, buf, names);
+    int rows = 0;
+    for (size_t g = 0; g < cap; g++) {
+        const uint8_t *p = buf + g * (size_t)gs.m;
+        bool touched = false;
+        for (int i = 0; i < gs.m; i++)
+            touched |= p[i] != 0xff;
+        if (touched)
+            rows = (int)g + 1;
+    }
+    /* The rows written are the rows sb_genset_family returned, byte for byte. */
+    if (rows == gs.ngens)
+        assert_memory_equal(buf, gs.perm, (size_t)rows * (size_t)gs.m);
+    free(buf);
+    free(names);
     sb_genset_free(&gs);
-    return ngens;
+    return rows;
+}
+
+/* The closed form `want` against the rows built and against the set's ngens. */
+static void expect_count(const char *family, int n, int k, long want)
+{
+    int rows = rows_built(family, n, k, want);
+    if (rows != want)
+        fprintf(stderr, "%s(n=%d, k=%d): %d rows built, want %ld\n", family, n, k, rows, want);
+    assert_int_equal(rows, want);
+    sb_genset gs;
+    build_ok(&gs, family, n, k);
+    assert_int_equal(gs.ngens, want);
+    sb_genset_free(&gs);
 }
 
 /* Expects SB_EINPUT with exactly one diagnostic line containing `part` and no file location. */
@@ -377,59 +416,59 @@ static void test_counts(void **state)
 {
     (void)state;
     for (int n = 3; n <= 12; n++) {
-        assert_int_equal(ngens_of("lrx", n, -1), 3);
-        assert_int_equal(ngens_of("lx", n, -1), 2);
-        assert_int_equal(ngens_of("coxeter", n, -1), n - 1);
-        assert_int_equal(ngens_of("cyclic_coxeter", n, -1), n);
-        assert_int_equal(ngens_of("pancake", n, -1), n - 1);
-        assert_int_equal(ngens_of("burnt_pancake", n, -1), n);
-        assert_int_equal(ngens_of("full_reversals", n, -1), n * (n - 1) / 2);
-        assert_int_equal(ngens_of("signed_reversals", n, -1), n * (n + 1) / 2);
-        assert_int_equal(ngens_of("all_transpositions", n, -1), n * (n - 1) / 2);
-        assert_int_equal(ngens_of("stars", n, -1), n - 1);
+        expect_count("lrx", n, -1, 3);
+        expect_count("lx", n, -1, 2);
+        expect_count("coxeter", n, -1, n - 1);
+        expect_count("cyclic_coxeter", n, -1, n);
+        expect_count("pancake", n, -1, n - 1);
+        expect_count("burnt_pancake", n, -1, n);
+        expect_count("full_reversals", n, -1, n * (n - 1) / 2);
+        expect_count("signed_reversals", n, -1, n * (n + 1) / 2);
+        expect_count("all_transpositions", n, -1, n * (n - 1) / 2);
+        expect_count("stars", n, -1, n - 1);
         for (int k = 1; k < n; k++)
-            assert_int_equal(ngens_of("generalized_stars", n, k), k * (n - k));
-        assert_int_equal(ngens_of("transposons", n, -1), binom(n + 1, 3));
-        assert_int_equal(ngens_of("block_interchange", n, -1), binom(n + 2, 4));
-        assert_int_equal(ngens_of("three_cycles", n, -1), n * (n - 1) * (n - 2) / 3);
-        assert_int_equal(ngens_of("three_cycles_0ij", n, -1), (n - 1) * (n - 2));
-        assert_int_equal(ngens_of("three_cycles_01i", n, -1), 2 * (n - 2));
-        assert_int_equal(ngens_of("three_cycles_01i", n, 0), n - 2);
-        assert_int_equal(ngens_of("rapaport_m1", n, -1), n / 2 + (n - 1) / 2);
-        assert_int_equal(ngens_of("rapaport_m2", n, -1), 3);
-        assert_int_equal(ngens_of("lsl_cycles", n, -1), 4);
-        assert_int_equal(ngens_of("lsl_cycles", n, 0), 2);
+            expect_count("generalized_stars", n, k, k * (n - k));
+        expect_count("transposons", n, -1, binom(n + 1, 3));
+        expect_count("block_interchange", n, -1, binom(n + 2, 4));
+        expect_count("three_cycles", n, -1, n * (n - 1) * (n - 2) / 3);
+        expect_count("three_cycles_0ij", n, -1, (n - 1) * (n - 2));
+        expect_count("three_cycles_01i", n, -1, 2 * (n - 2));
+        expect_count("three_cycles_01i", n, 0, n - 2);
+        expect_count("rapaport_m1", n, -1, n / 2 + (n - 1) / 2);
+        expect_count("rapaport_m2", n, -1, 3);
+        expect_count("lsl_cycles", n, -1, 4);
+        expect_count("lsl_cycles", n, 0, 2);
         for (int k = 2; k <= n; k++) {
-            assert_int_equal(ngens_of("wrapped_k_cycles", n, k), n);
-            assert_int_equal(ngens_of("consecutive_k_cycles", n, k), n - k + 1);
-            assert_int_equal(ngens_of("increasing_k_cycles", n, k), binom(n, k));
+            expect_count("wrapped_k_cycles", n, k, n);
+            expect_count("consecutive_k_cycles", n, k, n - k + 1);
+            expect_count("increasing_k_cycles", n, k, binom(n, k));
         }
-        assert_int_equal(ngens_of("down_cycles", n, -1), n * (n - 1) / 2);
-        assert_int_equal(ngens_of("prefix_cycles", n, -1), n - 1);
-        assert_int_equal(ngens_of("larx", n, -1), 2);
+        expect_count("down_cycles", n, -1, n * (n - 1) / 2);
+        expect_count("prefix_cycles", n, -1, n - 1);
+        expect_count("larx", n, -1, 2);
     }
     for (int n = 4; n <= 12; n++)
-        assert_int_equal(ngens_of("top_spin", n, -1), 3);
+        expect_count("top_spin", n, -1, 3);
     for (int n = 2; n <= 8; n++) {
-        assert_int_equal(ngens_of("derangements", n, -1), derangement_number(n));
+        expect_count("derangements", n, -1, derangement_number(n));
         long cycles = 0;
         for (int k = 2; k <= n; k++)
             cycles += binom(n, k) * factorial(k - 1);
-        assert_int_equal(ngens_of("all_cycles", n, -1), cycles);
+        expect_count("all_cycles", n, -1, cycles);
     }
     /* OEIS A006231, as CayleyPy's own test has it. */
-    assert_int_equal(ngens_of("all_cycles", 4, -1), 20);
-    assert_int_equal(ngens_of("all_cycles", 5, -1), 84);
-    assert_int_equal(ngens_of("all_cycles", 6, -1), 409);
-    assert_int_equal(ngens_of("derangements", 4, -1), 9);
-    assert_int_equal(ngens_of("derangements", 5, -1), 44);
+    expect_count("all_cycles", 4, -1, 20);
+    expect_count("all_cycles", 5, -1, 84);
+    expect_count("all_cycles", 6, -1, 409);
+    expect_count("derangements", 4, -1, 9);
+    expect_count("derangements", 5, -1, 44);
     for (int n = 2; n <= 12; n += 2)
-        assert_int_equal(ngens_of("involutive_derangements", n, -1), double_factorial(n - 1));
-    assert_int_equal(ngens_of("involutive_derangements", 6, -1), 15);
-    assert_int_equal(ngens_of("involutive_derangements", 8, -1), 105);
+        expect_count("involutive_derangements", n, -1, double_factorial(n - 1));
+    expect_count("involutive_derangements", 6, -1, 15);
+    expect_count("involutive_derangements", 8, -1, 105);
     for (int n = 6; n <= 12; n++)
         for (int s = 1; s <= 7; s++)
-            assert_int_equal(ngens_of("cubic_pancake", n, s), 3);
+            expect_count("cubic_pancake", n, s, 3);
 }
 
 /* ---- inverse closure ------------------------------------------------------------------- */
@@ -519,7 +558,7 @@ static void check_structure(const sb_family *f, int n, int k)
     sb_genset gs;
     build_ok(&gs, f->name, n, k);
     assert_int_equal(gs.m, f->signed_states ? 2 * n : n);
-    assert_int_equal(gs.ngens, f->count(n, gs.k));
+    assert_int_equal(rows_built(f->name, n, k, gs.ngens), gs.ngens);
     assert_string_equal(gs.family, f->name);
     /* Pairwise checks are quadratic: skip them for the few sets with thousands of rows. */
     bool distinct =
@@ -564,6 +603,50 @@ static void test_structure_all_families(void **state)
             }
         }
     }
+}
+
+/* ---- the library's sets against the ones the tests rebuild (tests/util/refgens.c) -------- */
+
+/* Both builds of family(n, k) when the library accepts it: same state length, same rows in
+ * the same order.  The reference BFS of test_growth runs on refgens, so this shows that its
+ * comparisons are against the table and not against a second copy of a mistake. */
+static void compare_with_refgens(const char *family, int n, int k)
+{
+    sb_genset gs;
+    sb_diag diag;
+    sb_diag_init(&diag);
+    int rc = sb_genset_family(&gs, family, n, k, &diag);
+    sb_diag_free(&diag);
+    if (rc != SB_OK)
+        return;
+    assert_int_equal(refgens_default_k(family, k), gs.k);
+    refgens ref;
+    int built = refgens_build(&ref, family, n, k);
+    if (built != 0)
+        fprintf(stderr, "refgens cannot build %s(n=%d, k=%d)\n", family, n, k);
+    assert_int_equal(built, 0);
+    if (ref.ngens != gs.ngens || memcmp(ref.perm, gs.perm, (size_t)gs.ngens * gs.m) != 0)
+        fprintf(stderr, "%s(n=%d, k=%d): library and refgens differ (%d vs %d rows)\n", family, n,
+                k, gs.ngens, ref.ngens);
+    assert_int_equal(ref.m, gs.m);
+    assert_int_equal(ref.ngens, gs.ngens);
+    assert_memory_equal(ref.perm, gs.perm, (size_t)gs.ngens * (size_t)gs.m);
+    refgens_free(&ref);
+    sb_genset_free(&gs);
+}
+
+static void test_refgens_match(void **state)
+{
+    (void)state;
+    for (const sb_family *const *f = sb_families(); *f; f++) {
+        int top = (*f)->max_n < 9 ? (*f)->max_n : 9;
+        for (int n = (*f)->min_n; n <= top; n++) {
+            compare_with_refgens((*f)->name, n, -1);
+            for (int k = 0; (*f)->takes_k && k <= n; k++)
+                compare_with_refgens((*f)->name, n, k);
+        }
+    }
+    assert_int_equal(refgens_default_k("no_such_family", -1), -1);
 }
 
 /* ---- the family table ------------------------------------------------------------------- */
@@ -625,6 +708,23 @@ static void test_family_table(void **state)
     assert_null(sb_family_find(NULL));
 }
 
+/* The table's counts of the families that grow fast (generators.md section 1). */
+static long growing_count(const char *family, int n)
+{
+    if (strcmp(family, "transposons") == 0)
+        return binom(n + 1, 3);
+    if (strcmp(family, "block_interchange") == 0)
+        return binom(n + 2, 4);
+    if (strcmp(family, "three_cycles") == 0)
+        return (long)n * (n - 1) * (n - 2) / 3;
+    if (strcmp(family, "derangements") == 0)
+        return derangement_number(n);
+    long cycles = 0; /* all_cycles */
+    for (int k = 2; k <= n; k++)
+        cycles += binom(n, k) * factorial(k - 1);
+    return cycles;
+}
+
 /* max_n is where the generator count stops fitting SB_MAX_GENS, for the families that grow. */
 static void test_max_n_is_tight(void **state)
 {
@@ -633,21 +733,23 @@ static void test_max_n_is_tight(void **state)
                                 "derangements", "all_cycles",        NULL};
     for (int i = 0; grow[i]; i++) {
         const sb_family *f = sb_family_find(grow[i]);
-        assert_true(f->count(f->max_n, 0) <= SB_MAX_GENS);
-        assert_true(f->count(f->max_n + 1, 0) > SB_MAX_GENS);
-        assert_int_equal(ngens_of(grow[i], f->max_n, -1), f->count(f->max_n, 0));
+        long at_max = growing_count(grow[i], f->max_n);
+        assert_true(at_max <= SB_MAX_GENS);
+        assert_true(growing_count(grow[i], f->max_n + 1) > SB_MAX_GENS);
+        expect_count(grow[i], f->max_n, -1, at_max);
     }
     const sb_family *inv = sb_family_find("involutive_derangements");
-    assert_true(inv->count(inv->max_n + 2, 0) > SB_MAX_GENS);
+    expect_count("involutive_derangements", inv->max_n, -1, double_factorial(inv->max_n - 1));
+    assert_true(double_factorial(inv->max_n + 1) > SB_MAX_GENS);
     /* The largest states: 255 elements, or 2 * 127 for the signed families. */
-    assert_int_equal(ngens_of("coxeter", 255, -1), 254);
-    assert_int_equal(ngens_of("full_reversals", 255, -1), 255 * 254 / 2);
+    expect_count("coxeter", 255, -1, 254);
+    expect_count("full_reversals", 255, -1, 255 * 254 / 2);
     sb_genset gs;
     build_ok(&gs, "signed_reversals", 127, -1);
     assert_int_equal(gs.m, 254);
     assert_true(gs.inverse_closed);
     sb_genset_free(&gs);
-    assert_int_equal(ngens_of("increasing_k_cycles", 85, 3), binom(85, 3));
+    expect_count("increasing_k_cycles", 85, 3, binom(85, 3));
 }
 
 /* ---- parameter errors -------------------------------------------------------------------- */
@@ -779,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_inverse_closed),
         cmocka_unit_test(test_inverse_closed_direct),
         cmocka_unit_test(test_structure_all_families),
+        cmocka_unit_test(test_refgens_match),
         cmocka_unit_test(test_family_table),
         cmocka_unit_test(test_max_n_is_tight),
         cmocka_unit_test(test_param_errors),

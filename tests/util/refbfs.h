@@ -18,7 +18,9 @@ typedef struct ref_bfs {
 
 /* BFS from `central` over ngens generators (rows of m, new[i] = old[p[i]]).  Edges are followed
  * in their direction, so for a set that is not inverse-closed the layers are out-distances.
- * max_states guards the test against a runaway (returns -1 when exceeded). */
+ * max_states guards the test against a runaway (returns -1 when exceeded).  test_growth passes
+ * the rows of tests/util/refgens.c, built from generators.md, never the library's: a wrong
+ * family in src/perm must not be its own reference. */
 int ref_bfs_run(ref_bfs *r, int m, int ngens, const uint8_t *perms, const uint8_t *central,
                 uint64_t max_states);
 /* Distance of a state, or -1 when unreachable. */

@@ -4,6 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+const char *oracle_folder(void)
+{
+    const char *dir = getenv("SB_ORACLES");
+    struct stat st;
+    if (!dir || !*dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return NULL;
+    return dir;
+}
 
 int oracle_row(const char *file, const char *key, uint64_t **row, int *len)
 {
