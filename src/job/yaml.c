@@ -1,6 +1,10 @@
 /* A YAML document for job files: libyaml's document API plus the checks it does not make. */
 #include "job/yaml.h"
 
+#include "symbatch/core.h"
+
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Line and column (1-based) of a byte offset, for reader errors, which carry no mark. */
@@ -154,6 +158,11 @@ const char *sb_ynode_text(const sb_ynode *n)
     return (const char *)n->node->data.scalar.value;
 }
 
+size_t sb_ynode_length(const sb_ynode *n)
+{
+    return sb_ynode_kind(n) == SB_Y_SCALAR ? n->node->data.scalar.length : 0;
+}
+
 bool sb_ynode_plain(const sb_ynode *n)
 {
     return sb_ynode_kind(n) == SB_Y_SCALAR && n->node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
@@ -206,22 +215,66 @@ sb_ynode sb_ymap_value(const sb_ynode *map, size_t i)
     return node_at(map, map->node->data.mapping.pairs.start[i].value);
 }
 
+/* Whether node n is a scalar with exactly the bytes key[0..len). */
+static bool scalar_is(const yaml_node_t *n, const char *key, size_t len)
+{
+    return n && n->type == YAML_SCALAR_NODE && n->data.scalar.length == len &&
+           !memcmp(n->data.scalar.value, key, len);
+}
+
 long sb_ymap_find(const sb_ynode *map, const char *key)
 {
-    size_t count = sb_ynode_count(map);
+    size_t count = sb_ynode_count(map), len = strlen(key);
     for (size_t i = 0; i < count; i++) {
         sb_ynode k = sb_ymap_key(map, i);
-        if (sb_ynode_kind(&k) == SB_Y_SCALAR && !strcmp(sb_ynode_text(&k), key))
+        if (scalar_is(k.node, key, len))
             return (long)i;
     }
     return -1;
 }
 
-long sb_ymap_earlier_duplicate(const sb_ynode *map, size_t i)
+/* Open addressing over at least twice as many slots as keys, so probes stay short; a slot holds
+ * a pair index + 1, 0 when empty. */
+static size_t table_size(size_t count)
 {
-    sb_ynode k = sb_ymap_key(map, i);
-    if (sb_ynode_kind(&k) != SB_Y_SCALAR)
-        return -1;
-    long first = sb_ymap_find(map, sb_ynode_text(&k));
-    return first >= 0 && (size_t)first < i ? first : -1;
+    size_t size = 16;
+    while (size < 2 * count)
+        size *= 2;
+    return size;
+}
+
+/* The first pair with key k's bytes, inserting pair i when there is none yet. */
+static long first_with_key(const sb_ynode *map, size_t *slots, size_t mask, const yaml_node_t *k,
+                           size_t i)
+{
+    const char *bytes = (const char *)k->data.scalar.value;
+    size_t len = k->data.scalar.length;
+    size_t h = (size_t)sb_fnv1a64(bytes, len, SB_FNV1A64_INIT) & mask;
+    for (;; h = (h + 1) & mask) {
+        if (slots[h] == 0) {
+            slots[h] = i + 1;
+            return (long)i;
+        }
+        sb_ynode other = sb_ymap_key(map, slots[h] - 1);
+        if (scalar_is(other.node, bytes, len))
+            return (long)(slots[h] - 1);
+    }
+}
+
+int sb_ymap_first_keys(const sb_ynode *map, long *first)
+{
+    size_t count = sb_ynode_count(map);
+    if (count == 0)
+        return 0;
+    size_t size = table_size(count);
+    size_t *slots = calloc(size, sizeof *slots);
+    if (!slots)
+        return SB_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        sb_ynode k = sb_ymap_key(map, i);
+        first[i] =
+            sb_ynode_kind(&k) == SB_Y_SCALAR ? first_with_key(map, slots, size - 1, k.node, i) : -1;
+    }
+    free(slots);
+    return 0;
 }
