@@ -38,6 +38,28 @@ static void report_parser_error(const yaml_parser_t *p, const char *path, const 
         sb_diag_add(diag, "%s:%d:%d: YAML syntax error: %s", path, line, col, problem);
 }
 
+/* Nesting allowed in a job file: they need 5 levels (top, growth, generators, explicit, a row).
+ * libyaml's scanner walks its whole stack of possible keys for every token, so that a file of
+ * 500k '[' takes minutes; stopping at this depth keeps reading linear in the file size. */
+#define SB_YAML_DEPTH_MAX 32
+
+/* The problem with one event, or NULL: a second document, an alias, nesting too deep. */
+static const char *event_problem(yaml_event_type_t type, int *docs, int *depth)
+{
+    if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+        if (++*depth > SB_YAML_DEPTH_MAX)
+            return "lists and mappings are nested more than 32 levels deep here (job files need "
+                   "a few)";
+    } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+        --*depth;
+    } else if (type == YAML_DOCUMENT_START_EVENT && ++*docs == 2) {
+        return "a job file holds one YAML document; a second one starts here";
+    } else if (type == YAML_ALIAS_EVENT) {
+        return "YAML aliases (*name) are not supported in job files";
+    }
+    return NULL;
+}
+
 /* Event pass before loading: the document API resolves aliases silently and loads one document
  * at a time, so refusing aliases and extra documents (with their positions) needs the events. */
 static int check_events(const char *path, const char *text, size_t len, sb_diag *diag)
@@ -46,7 +68,7 @@ static int check_events(const char *path, const char *text, size_t len, sb_diag 
     if (!yaml_parser_initialize(&p))
         return SB_ENOMEM;
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    int rc = 0, docs = 0;
+    int rc = 0, docs = 0, depth = 0;
     for (;;) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&p, &ev)) {
@@ -57,17 +79,12 @@ static int check_events(const char *path, const char *text, size_t len, sb_diag 
         yaml_event_type_t type = ev.type;
         int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
         yaml_event_delete(&ev);
-        if (type == YAML_DOCUMENT_START_EVENT && ++docs == 2) {
-            sb_diag_add(diag,
-                        "%s:%d:%d: a job file holds one YAML document; a second one starts here",
-                        path, line, col);
-            rc = SB_EINPUT;
-        } else if (type == YAML_ALIAS_EVENT) {
-            sb_diag_add(diag, "%s:%d:%d: YAML aliases (*name) are not supported in job files", path,
-                        line, col);
+        const char *problem = event_problem(type, &docs, &depth);
+        if (problem) {
+            sb_diag_add(diag, "%s:%d:%d: %s", path, line, col, problem);
             rc = SB_EINPUT;
         }
-        if (type == YAML_STREAM_END_EVENT || docs >= 2)
+        if (type == YAML_STREAM_END_EVENT || docs >= 2 || depth > SB_YAML_DEPTH_MAX)
             break;
     }
     yaml_parser_delete(&p);

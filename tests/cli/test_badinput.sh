@@ -7,8 +7,8 @@
 # folder prepared under /tmp/sb-badinput-out first (serialised with a lock, since two builds'
 # test runs may share /tmp).  Then the command-line mistakes: --output onto an existing file,
 # unknown options and verbs, a missing job file, `run` without a file.  Generated in the scratch
-# folder (too big, or too slow to keep as corpus data): job files over 1 MiB, and files of 60k
-# unknown or duplicate keys (50 problems printed, then a count).
+# folder (too big, or too slow to keep as corpus data): job files over 1 MiB, files of 60k
+# unknown or duplicate keys (50 problems printed, then a count), 200k nested mappings.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CORPUS=$SB_SOURCE_DIR/tests/badinput
@@ -313,6 +313,17 @@ check_many "60k duplicate keys" "$GEN/duplicates.yaml" 60000 \
     "$SB_BINARY" validate "$GEN/duplicates.yaml"
 check_contains "60k duplicate keys: where the first was" "$SB_ERR" \
     "$GEN/duplicates.yaml:6:3: growth.mode: duplicate key 'mode' (first given on line 5)"
+# 200k nested flow mappings (libyaml's scanner is quadratic in the depth): refused at depth 33.
+{
+    printf '%s\nx: ' "$HEAD"
+    yes '{a: ' | head -n 200000 | tr -d '\n'
+    yes '}' | head -n 200000 | tr -d '\n'
+    echo
+} >"$GEN/deep.yaml"
+[ "$(stat -c %s "$GEN/deep.yaml")" -le "$LIMIT" ] || fail "deep.yaml: generated over the limit"
+SB_CLI_TIMEOUT=60 expect_rc 2 "$SB_BINARY" validate "$GEN/deep.yaml"
+check_contains "200k nested mappings: refused at the 33rd level" "$SB_ERR" \
+    "$GEN/deep.yaml:5:128: lists and mappings are nested more than 32 levels deep"
 rm -f "$GEN"/*.yaml
 
 # --- command-line mistakes ----------------------------------------------------------------

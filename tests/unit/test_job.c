@@ -800,6 +800,29 @@ static void test_many_locations(void **state)
     sb_diag_free(&d);
 }
 
+/* Nesting: 32 levels are read (and x is an unknown key), 33 are refused where the 33rd starts. */
+static void test_nesting(void **state)
+{
+    (void)state;
+    char text[256];
+    sb_diag d;
+    sb_diag_init(&d);
+    sb_job job;
+    for (int levels = 31; levels <= 32; levels++) {
+        int used = snprintf(text, sizeof text, "kind: growth\noutput: x\nx: ");
+        for (int i = 0; i < levels; i++)
+            text[used++] = '[';
+        for (int i = 0; i < levels; i++)
+            text[used++] = ']';
+        snprintf(text + used, sizeof text - (size_t)used, "\n");
+        assert_int_equal(parse_str(&job, text, &d), SB_EINPUT);
+    }
+    assert_true(diag_has(&d, "unknown key 'x'", "t.yaml:3:1: x: "));
+    assert_true(diag_has(&d, "nested more than 32 levels deep", "t.yaml:3:35: "));
+    assert_int_equal(diag_lines(&d, "t.yaml:3:35: "), 1);
+    sb_diag_free(&d);
+}
+
 /* A control character in a string (or a NUL in any scalar) is refused at its place, by key. */
 static void expect_control(const char *text, const char *where, const char *found)
 {
@@ -873,6 +896,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_problem_cap),
         cmocka_unit_test(test_many_duplicates),
         cmocka_unit_test(test_many_locations),
+        cmocka_unit_test(test_nesting),
         cmocka_unit_test(test_control_chars),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
