@@ -174,7 +174,8 @@ static int parse_root(sb_job *job, const sb_ynode *root)
     for (const sb_job_kind *const *k = sb_job_kinds(); *k && n < 31; k++)
         sections[n++] = (*k)->section;
     sections[n] = NULL;
-    sb_job_walk_ext(job, top_fields, job, root, "", sections, parse_section);
+    if (sb_job_walk_ext(job, top_fields, job, root, "", sections, parse_section) == SB_ENOMEM)
+        return SB_ENOMEM;
     if (job->kind && sb_ymap_find(root, job->kind->section) < 0)
         sb_job_error(job, job->kind->section,
                      "required section is missing (the settings of a "
