@@ -12,8 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Job files are a few kilobytes; a bound keeps a wrong path (a dataset) from being slurped. */
-#define SB_JOB_TEXT_MAX (64u << 20)
+/* Job files are a few kilobytes.  A bigger one is a wrong path (a dataset) or hostile, and is
+ * refused before it is read or parsed: the message names this limit. */
+#define SB_JOB_FILE_MAX      ((size_t)1 << 20)
+#define SB_JOB_FILE_MAX_TEXT "1 MiB, SB_JOB_FILE_MAX"
 
 /* `kind` is resolved before the walk (a section can come before it in the file), so the row only
  * records the location and drives the echo. */
@@ -116,6 +118,8 @@ static int resolve_kind(sb_job *job, const sb_ynode *root)
     if (sb_ynode_kind(&v) != SB_Y_SCALAR || sb_ynode_is_null(&v))
         return sb_job_error_at(job, &v, "kind", "must be a job kind: one of %s (got %s)", list,
                                sb_ynode_describe(&v));
+    if (sb_ynode_length(&v) != strlen(sb_ynode_text(&v)))
+        return 0; /* "growth\0x" is no kind: the walk reports the NUL */
     const sb_job_kind *kind = sb_job_kind_find(sb_ynode_text(&v));
     if (!kind) {
         const char *hint = sb_job_suggest(sb_ynode_text(&v), names);
@@ -170,7 +174,8 @@ static int parse_root(sb_job *job, const sb_ynode *root)
     for (const sb_job_kind *const *k = sb_job_kinds(); *k && n < 31; k++)
         sections[n++] = (*k)->section;
     sections[n] = NULL;
-    sb_job_walk_ext(job, top_fields, job, root, "", sections, parse_section);
+    if (sb_job_walk_ext(job, top_fields, job, root, "", sections, parse_section) == SB_ENOMEM)
+        return SB_ENOMEM;
     if (job->kind && sb_ymap_find(root, job->kind->section) < 0)
         sb_job_error(job, job->kind->section,
                      "required section is missing (the settings of a "
@@ -215,19 +220,50 @@ static int parse_text(sb_job *job)
     return job->diag->count > before ? SB_EINPUT : rc;
 }
 
+/* The refusal of an oversized job file, the same from the reader and from sb_job_parse. */
+static int too_big(sb_diag *diag, const char *path, const char *what, unsigned long long size)
+{
+    return sb_diag_fail(diag,
+                        "%s: job file is %s%llu bytes, over the limit of %zu bytes (%s); job "
+                        "files are a few kilobytes: is this the right file?",
+                        path, what, size, SB_JOB_FILE_MAX, SB_JOB_FILE_MAX_TEXT);
+}
+
+/* Copies the problems found into the caller's diag: the first SB_JOB_PROBLEMS_SHOWN lines (the
+ * rest were only counted) and then one line with the count of the others. */
+static void pass_problems(const sb_diag *found, sb_diag *diag)
+{
+    int lines = 0;
+    for (const char *p = sb_diag_text(found); *p; lines++) {
+        size_t n = strcspn(p, "\n");
+        sb_diag_add(diag, "%.*s", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    int more = found->count - lines;
+    if (more > 0)
+        sb_diag_add(diag, "... and %d more problem%s", more, more == 1 ? "" : "s");
+}
+
 int sb_job_parse(sb_job *job, const char *path, const char *text, size_t len, sb_diag *diag)
 {
     memset(job, 0, sizeof *job);
-    sb_diag quiet;
-    sb_diag_init(&quiet);
-    job->diag = diag ? diag : &quiet; /* problems must be counted even when nobody reads them */
+    if (text && len > SB_JOB_FILE_MAX)
+        return too_big(diag, path ? path : "job", "", (unsigned long long)len);
+    /* Problems are collected apart, so that the cap counts this file's problems only, and they
+     * are counted even when nobody reads them. */
+    sb_diag found;
+    sb_diag_init(&found);
+    job->diag = &found;
     int rc = copy_input(job, path, text ? text : "", text ? len : 0);
     if (rc == 0)
         rc = parse_text(job);
     if (rc == SB_ENOMEM)
-        sb_diag_add(job->diag, "%s: out of memory while reading the job file", job->path);
+        sb_diag_add(job->diag, "%s: out of memory while reading the job file",
+                    job->path ? job->path : "job");
     job->diag = NULL;
-    sb_diag_free(&quiet);
+    if (diag)
+        pass_problems(&found, diag);
+    sb_diag_free(&found);
     if (rc != 0)
         sb_job_free(job); /* a failed parse leaves nothing behind; sb_job_free stays safe */
     return rc;
@@ -256,6 +292,46 @@ void sb_job_print(const sb_job *job, FILE *out)
 
 /* ---- the collective load ----------------------------------------------------------------- */
 
+/* The size check before reading: a regular file's size is known from fstat, and a file over the
+ * limit is refused unread.  *cap is the first buffer size: the file's size + 1 (to see its end),
+ * or 4 KiB for what has no size (a pipe). */
+static int check_size(FILE *f, const char *path, size_t *cap, sb_diag *diag)
+{
+    struct stat st;
+    *cap = 4096;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    if ((unsigned long long)st.st_size > SB_JOB_FILE_MAX)
+        return too_big(diag, path, "", (unsigned long long)st.st_size);
+    *cap = (size_t)st.st_size + 1;
+    return 0;
+}
+
+/* Reads until the end or until one byte past the limit, whichever comes first. */
+static int read_text(FILE *f, const char *path, char **text, size_t *len, size_t cap, sb_diag *diag)
+{
+    for (;;) {
+        if (*len == cap || !*text) {
+            cap = *text ? 2 * cap : cap;
+            cap = cap < SB_JOB_FILE_MAX + 1 ? cap : SB_JOB_FILE_MAX + 1;
+            char *t = realloc(*text, cap);
+            if (!t) {
+                sb_diag_add(diag, "%s: cannot read job file: out of memory", path);
+                return SB_ENOMEM;
+            }
+            *text = t;
+        }
+        size_t got = fread(*text + *len, 1, cap - *len, f);
+        *len += got;
+        if (*len > SB_JOB_FILE_MAX) /* a pipe, or a file that grew since fstat */
+            return too_big(diag, path, "more than ", SB_JOB_FILE_MAX);
+        if (got == 0 && ferror(f))
+            return sb_diag_fail(diag, "%s: cannot read job file: %s", path, strerror(errno));
+        if (got == 0)
+            return 0;
+    }
+}
+
 static int read_file(const char *path, char **text, size_t *len, sb_diag *diag)
 {
     *text = NULL;
@@ -266,29 +342,9 @@ static int read_file(const char *path, char **text, size_t *len, sb_diag *diag)
         return SB_EINPUT;
     }
     size_t cap = 0;
-    int rc = 0;
-    for (;;) {
-        if (*len == cap) {
-            cap = cap ? 2 * cap : 4096;
-            char *t = cap <= SB_JOB_TEXT_MAX ? realloc(*text, cap) : NULL;
-            if (!t) {
-                rc = cap <= SB_JOB_TEXT_MAX ? SB_ENOMEM : SB_EINPUT;
-                sb_diag_add(diag, "%s: cannot read job file: %s", path,
-                            rc == SB_ENOMEM ? "out of memory" : "larger than 64 MiB");
-                break;
-            }
-            *text = t;
-        }
-        size_t got = fread(*text + *len, 1, cap - *len, f);
-        *len += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                sb_diag_add(diag, "%s: cannot read job file: %s", path, strerror(errno));
-                rc = SB_EINPUT;
-            }
-            break;
-        }
-    }
+    int rc = check_size(f, path, &cap, diag);
+    if (rc == 0)
+        rc = read_text(f, path, text, len, cap, diag);
     fclose(f);
     if (rc != 0) {
         free(*text);

@@ -33,29 +33,71 @@ int sb_job_problems(const sb_job *job)
     return job->diag ? job->diag->count : 0;
 }
 
+/* Locations are found by path through a hash table, so that recording and looking up stay
+ * O(1) however many keys a file has.  The table lives in the same buffer as the locations, after
+ * locs_cap of them (sb_job has no other room for it, and sb_job_free frees the one buffer): 2 *
+ * locs_cap slots, each a location index + 1, 0 when empty.  locs_cap is a power of two. */
+static int *loc_slots(const sb_job *job)
+{
+    return (int *)(job->locs + job->locs_cap);
+}
+
+static size_t loc_hash(const char *path)
+{
+    return (size_t)sb_fnv1a64(path, strlen(path), SB_FNV1A64_INIT);
+}
+
+static void loc_insert(sb_job *job, int index)
+{
+    int *slots = loc_slots(job);
+    size_t mask = 2 * (size_t)job->locs_cap - 1;
+    size_t h = loc_hash(job->locs[index].path) & mask;
+    while (slots[h])
+        h = (h + 1) & mask;
+    slots[h] = index + 1;
+}
+
+/* Doubles the buffer and rebuilds the table at its new place; false when out of memory. */
+static bool locs_grow(sb_job *job)
+{
+    int cap = job->locs_cap ? 2 * job->locs_cap : 32;
+    size_t bytes = (size_t)cap * sizeof(sb_loc) + 2 * (size_t)cap * sizeof(int);
+    sb_loc *l = realloc(job->locs, bytes);
+    if (!l)
+        return false;
+    job->locs = l;
+    job->locs_cap = cap;
+    memset(loc_slots(job), 0, 2 * (size_t)cap * sizeof(int));
+    for (int i = 0; i < job->nlocs; i++)
+        loc_insert(job, i);
+    return true;
+}
+
 void sb_job_note(sb_job *job, const char *path, const sb_ynode *node)
 {
     if (!node->node || sb_job_where(job, path))
         return; /* the first occurrence wins: duplicates are errors anyway */
-    if (job->nlocs == job->locs_cap) {
-        int cap = job->locs_cap ? 2 * job->locs_cap : 32;
-        sb_loc *l = realloc(job->locs, (size_t)cap * sizeof *l);
-        if (!l)
-            return; /* a missing location only makes a message less precise */
-        job->locs = l;
-        job->locs_cap = cap;
-    }
-    sb_loc *loc = &job->locs[job->nlocs++];
+    if (job->nlocs == job->locs_cap && !locs_grow(job))
+        return; /* a missing location only makes a message less precise */
+    sb_loc *loc = &job->locs[job->nlocs];
     snprintf(loc->path, sizeof loc->path, "%s", path);
     loc->line = sb_ynode_line(node);
     loc->column = sb_ynode_column(node);
+    loc_insert(job, job->nlocs++);
 }
 
 const sb_loc *sb_job_where(const sb_job *job, const char *path)
 {
-    for (int i = 0; i < job->nlocs; i++)
-        if (!strcmp(job->locs[i].path, path))
+    if (!job->locs || job->locs_cap == 0)
+        return NULL;
+    const int *slots = loc_slots(job);
+    size_t mask = 2 * (size_t)job->locs_cap - 1;
+    /* Indexes at or past nlocs are skipped, not trusted: a caller may have cut nlocs down. */
+    for (size_t h = loc_hash(path) & mask; slots[h]; h = (h + 1) & mask) {
+        int i = slots[h] - 1;
+        if (i < job->nlocs && !strcmp(job->locs[i].path, path))
             return &job->locs[i];
+    }
     return NULL;
 }
 
@@ -77,9 +119,17 @@ static const sb_loc *where_or_parent(const sb_job *job, const char *path)
     }
 }
 
+bool sb_job_problem_hidden(sb_job *job)
+{
+    if (!job->diag || job->diag->count < SB_JOB_PROBLEMS_SHOWN)
+        return false;
+    job->diag->count++; /* counted for "... and N more problems", not formatted */
+    return true;
+}
+
 static void vreport(sb_job *job, int line, int col, const char *path, const char *fmt, va_list ap)
 {
-    if (!job->diag)
+    if (!job->diag || sb_job_problem_hidden(job))
         return;
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -153,6 +203,47 @@ const char *sb_job_suggest(const char *word, const char *const *candidates)
 }
 
 /* ---- scalars ----------------------------------------------------------------------------- */
+
+/* Offset of the first byte of a scalar that is a NUL (any control character when `any`), or -1.
+ * The scalar's length, not strlen: a NUL inside would end the text early. */
+static long control_at(const sb_ynode *n, bool any)
+{
+    const unsigned char *t = (const unsigned char *)sb_ynode_text(n);
+    size_t len = sb_ynode_length(n);
+    for (size_t i = 0; i < len; i++)
+        if (t[i] == 0 || (any && (t[i] < 0x20 || t[i] == 0x7f)))
+            return (long)i;
+    return -1;
+}
+
+/* The scalar's bytes for a message, with control characters as \xNN, cut to fit `size`. */
+static void escape_text(char *buf, size_t size, const sb_ynode *n)
+{
+    const unsigned char *t = (const unsigned char *)sb_ynode_text(n);
+    size_t len = sb_ynode_length(n), used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < len && used + 5 < size; i++) {
+        if (t[i] < 0x20 || t[i] == 0x7f || t[i] == '"' || t[i] == '\\')
+            used += (size_t)snprintf(buf + used, size - used, "\\x%02x", t[i]);
+        else
+            buf[used++] = (char)t[i];
+    }
+    buf[used] = '\0';
+}
+
+/* Refuses a scalar with a NUL (every control character when `any`): "o\0.h5" would otherwise
+ * be read as "o", and a tab or a bell in a file name is a mistake, not a name. */
+static int check_control(sb_job *job, const sb_ynode *n, const char *path, bool any)
+{
+    long at = control_at(n, any);
+    if (at < 0)
+        return 0;
+    unsigned char c = (unsigned char)sb_ynode_text(n)[at];
+    return sb_job_error_at(job, n, path,
+                           "must not contain control characters such as NUL or tab (found 0x%02x "
+                           "at position %ld)",
+                           c, at);
+}
 
 static bool text_is_int(const char *t)
 {
@@ -250,6 +341,8 @@ static int parse_int(sb_job *job, const char *path, const sb_ynode *n, double mi
 int sb_job_int_value(sb_job *job, const char *path, const sb_ynode *node, int64_t min, int64_t max,
                      int64_t *out)
 {
+    if (check_control(job, node, path, false) != 0)
+        return SB_EINPUT;
     return parse_int(job, path, node, (double)min, (double)max, false, out);
 }
 
@@ -308,6 +401,8 @@ static int parse_string(sb_job *job, const char *path, const sb_ynode *n, char *
 {
     if (sb_ynode_kind(n) != SB_Y_SCALAR || sb_ynode_is_null(n))
         return type_error(job, n, path, "a string");
+    if (check_control(job, n, path, true) != 0)
+        return SB_EINPUT;
     char *s = strdup(sb_ynode_text(n));
     if (!s)
         return SB_ENOMEM;
@@ -357,6 +452,9 @@ static int parse_field(sb_job *job, const sb_field *f, void *base, const sb_ynod
     sb_job_note(job, path, collection ? key : v);
     if (f->nullable && sb_ynode_is_null(v))
         return 0; /* "unset": the default stays, the flag stays false */
+    /* Every scalar, custom ones too: "5\0" would read as 5 and "growth\0x" as growth. */
+    if (check_control(job, v, path, false) != 0)
+        return SB_EINPUT;
     int rc;
     if (f->type == SB_F_MAP) {
         if (sb_ynode_kind(v) != SB_Y_MAP)
@@ -384,6 +482,8 @@ static const sb_field *find_field(const sb_field *fields, const char *key)
 static void unknown_key(sb_job *job, const sb_field *fields, const char *const *extra,
                         const sb_ynode *key, const char *path)
 {
+    if (sb_job_problem_hidden(job))
+        return; /* past the problems shown: no suggestion to compute */
     const char *names[64];
     int n = 0;
     for (const sb_field *f = fields; f && f->key && n < 63; f++)
@@ -405,19 +505,30 @@ static void unknown_key(sb_job *job, const sb_field *fields, const char *const *
     sb_job_error_at(job, key, path, "unknown key '%s' (known keys here: %s)", word, list);
 }
 
-/* Checks a pair's key; returns false (after reporting) when the pair must be skipped. */
-static bool key_usable(sb_job *job, const sb_ynode *map, size_t i, const char *prefix)
+/* Checks a pair's key; returns false (after reporting) when the pair must be skipped.  first[i]
+ * is from sb_ymap_first_keys. */
+static bool key_usable(sb_job *job, const sb_ynode *map, size_t i, const long *first,
+                       const char *prefix)
 {
     sb_ynode key = sb_ymap_key(map, i);
     if (sb_ynode_kind(&key) != SB_Y_SCALAR) {
         sb_job_error_at(job, &key, prefix, "keys must be names, not %s", sb_ynode_describe(&key));
         return false;
     }
-    long first = sb_ymap_earlier_duplicate(map, i);
-    if (first >= 0) {
-        char path[SB_PATH_MAX];
-        sb_job_path(path, prefix, sb_ynode_text(&key), 0);
-        sb_ynode k0 = sb_ymap_key(map, (size_t)first);
+    if (control_at(&key, true) >= 0) {
+        /* "output\0x" must not pass for output: the key is refused, not looked up. */
+        char shown[128];
+        escape_text(shown, sizeof shown, &key);
+        sb_job_error_at(job, &key, prefix,
+                        "keys must be names without control characters such as NUL or tab (got "
+                        "\"%s\")",
+                        shown);
+        return false;
+    }
+    char path[SB_PATH_MAX];
+    sb_job_path(path, prefix, sb_ynode_text(&key), 0);
+    if (first[i] >= 0 && (size_t)first[i] < i) {
+        sb_ynode k0 = sb_ymap_key(map, (size_t)first[i]);
         sb_job_error_at(job, &key, path, "duplicate key '%s' (first given on line %d)",
                         sb_ynode_text(&key), sb_ynode_line(&k0));
         return false;
@@ -438,8 +549,13 @@ int sb_job_walk_ext(sb_job *job, const sb_field *fields, void *base, const sb_yn
 {
     int before = sb_job_problems(job), rc = 0;
     size_t count = sb_ynode_count(map);
+    long *first = malloc((count ? count : 1) * sizeof *first);
+    if (!first || sb_ymap_first_keys(map, first) != 0) {
+        free(first);
+        return SB_ENOMEM;
+    }
     for (size_t i = 0; i < count; i++) {
-        if (!key_usable(job, map, i, prefix))
+        if (!key_usable(job, map, i, first, prefix))
             continue;
         sb_ynode key = sb_ymap_key(map, i), value = sb_ymap_value(map, i);
         const char *name = sb_ynode_text(&key);
@@ -456,6 +572,7 @@ int sb_job_walk_ext(sb_job *job, const sb_field *fields, void *base, const sb_yn
         if (r == SB_ENOMEM)
             rc = r;
     }
+    free(first);
     for (const sb_field *f = fields; f && f->key; f++) {
         if (f->required && sb_ymap_find(map, f->key) < 0) {
             char path[SB_PATH_MAX];

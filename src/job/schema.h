@@ -65,4 +65,13 @@ void sb_job_path(char *out, const char *prefix, const char *key, long index);
 /* Number of problems reported so far (0 when there is no diag). */
 int sb_job_problems(const sb_job *job);
 
+/* Problems printed for one job file: the rest are only counted, and sb_job_parse ends the list
+ * with "... and N more problems" (a file of thousands of bad keys gives a readable answer). */
+#define SB_JOB_PROBLEMS_SHOWN 50
+
+/* True when job->diag already holds SB_JOB_PROBLEMS_SHOWN problems: the problem about to be
+ * reported is then counted (and must not be formatted).  sb_job_error and sb_job_error_at call
+ * it; a caller calls it first only to skip costly work for a message nobody will see. */
+bool sb_job_problem_hidden(sb_job *job);
+
 #endif

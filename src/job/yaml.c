@@ -1,6 +1,10 @@
 /* A YAML document for job files: libyaml's document API plus the checks it does not make. */
 #include "job/yaml.h"
 
+#include "symbatch/core.h"
+
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Line and column (1-based) of a byte offset, for reader errors, which carry no mark. */
@@ -34,6 +38,28 @@ static void report_parser_error(const yaml_parser_t *p, const char *path, const 
         sb_diag_add(diag, "%s:%d:%d: YAML syntax error: %s", path, line, col, problem);
 }
 
+/* Nesting allowed in a job file: they need 5 levels (top, growth, generators, explicit, a row).
+ * libyaml's scanner walks its whole stack of possible keys for every token, so that a file of
+ * 500k '[' takes minutes; stopping at this depth keeps reading linear in the file size. */
+#define SB_YAML_DEPTH_MAX 32
+
+/* The problem with one event, or NULL: a second document, an alias, nesting too deep. */
+static const char *event_problem(yaml_event_type_t type, int *docs, int *depth)
+{
+    if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+        if (++*depth > SB_YAML_DEPTH_MAX)
+            return "lists and mappings are nested more than 32 levels deep here (job files need "
+                   "a few)";
+    } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+        --*depth;
+    } else if (type == YAML_DOCUMENT_START_EVENT && ++*docs == 2) {
+        return "a job file holds one YAML document; a second one starts here";
+    } else if (type == YAML_ALIAS_EVENT) {
+        return "YAML aliases (*name) are not supported in job files";
+    }
+    return NULL;
+}
+
 /* Event pass before loading: the document API resolves aliases silently and loads one document
  * at a time, so refusing aliases and extra documents (with their positions) needs the events. */
 static int check_events(const char *path, const char *text, size_t len, sb_diag *diag)
@@ -42,7 +68,7 @@ static int check_events(const char *path, const char *text, size_t len, sb_diag 
     if (!yaml_parser_initialize(&p))
         return SB_ENOMEM;
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    int rc = 0, docs = 0;
+    int rc = 0, docs = 0, depth = 0;
     for (;;) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&p, &ev)) {
@@ -53,17 +79,12 @@ static int check_events(const char *path, const char *text, size_t len, sb_diag 
         yaml_event_type_t type = ev.type;
         int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
         yaml_event_delete(&ev);
-        if (type == YAML_DOCUMENT_START_EVENT && ++docs == 2) {
-            sb_diag_add(diag,
-                        "%s:%d:%d: a job file holds one YAML document; a second one starts here",
-                        path, line, col);
-            rc = SB_EINPUT;
-        } else if (type == YAML_ALIAS_EVENT) {
-            sb_diag_add(diag, "%s:%d:%d: YAML aliases (*name) are not supported in job files", path,
-                        line, col);
+        const char *problem = event_problem(type, &docs, &depth);
+        if (problem) {
+            sb_diag_add(diag, "%s:%d:%d: %s", path, line, col, problem);
             rc = SB_EINPUT;
         }
-        if (type == YAML_STREAM_END_EVENT || docs >= 2)
+        if (type == YAML_STREAM_END_EVENT || docs >= 2 || depth > SB_YAML_DEPTH_MAX)
             break;
     }
     yaml_parser_delete(&p);
@@ -154,6 +175,11 @@ const char *sb_ynode_text(const sb_ynode *n)
     return (const char *)n->node->data.scalar.value;
 }
 
+size_t sb_ynode_length(const sb_ynode *n)
+{
+    return sb_ynode_kind(n) == SB_Y_SCALAR ? n->node->data.scalar.length : 0;
+}
+
 bool sb_ynode_plain(const sb_ynode *n)
 {
     return sb_ynode_kind(n) == SB_Y_SCALAR && n->node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
@@ -206,22 +232,66 @@ sb_ynode sb_ymap_value(const sb_ynode *map, size_t i)
     return node_at(map, map->node->data.mapping.pairs.start[i].value);
 }
 
+/* Whether node n is a scalar with exactly the bytes key[0..len). */
+static bool scalar_is(const yaml_node_t *n, const char *key, size_t len)
+{
+    return n && n->type == YAML_SCALAR_NODE && n->data.scalar.length == len &&
+           !memcmp(n->data.scalar.value, key, len);
+}
+
 long sb_ymap_find(const sb_ynode *map, const char *key)
 {
-    size_t count = sb_ynode_count(map);
+    size_t count = sb_ynode_count(map), len = strlen(key);
     for (size_t i = 0; i < count; i++) {
         sb_ynode k = sb_ymap_key(map, i);
-        if (sb_ynode_kind(&k) == SB_Y_SCALAR && !strcmp(sb_ynode_text(&k), key))
+        if (scalar_is(k.node, key, len))
             return (long)i;
     }
     return -1;
 }
 
-long sb_ymap_earlier_duplicate(const sb_ynode *map, size_t i)
+/* Open addressing over at least twice as many slots as keys, so probes stay short; a slot holds
+ * a pair index + 1, 0 when empty. */
+static size_t table_size(size_t count)
 {
-    sb_ynode k = sb_ymap_key(map, i);
-    if (sb_ynode_kind(&k) != SB_Y_SCALAR)
-        return -1;
-    long first = sb_ymap_find(map, sb_ynode_text(&k));
-    return first >= 0 && (size_t)first < i ? first : -1;
+    size_t size = 16;
+    while (size < 2 * count)
+        size *= 2;
+    return size;
+}
+
+/* The first pair with key k's bytes, inserting pair i when there is none yet. */
+static long first_with_key(const sb_ynode *map, size_t *slots, size_t mask, const yaml_node_t *k,
+                           size_t i)
+{
+    const char *bytes = (const char *)k->data.scalar.value;
+    size_t len = k->data.scalar.length;
+    size_t h = (size_t)sb_fnv1a64(bytes, len, SB_FNV1A64_INIT) & mask;
+    for (;; h = (h + 1) & mask) {
+        if (slots[h] == 0) {
+            slots[h] = i + 1;
+            return (long)i;
+        }
+        sb_ynode other = sb_ymap_key(map, slots[h] - 1);
+        if (scalar_is(other.node, bytes, len))
+            return (long)(slots[h] - 1);
+    }
+}
+
+int sb_ymap_first_keys(const sb_ynode *map, long *first)
+{
+    size_t count = sb_ynode_count(map);
+    if (count == 0)
+        return 0;
+    size_t size = table_size(count);
+    size_t *slots = calloc(size, sizeof *slots);
+    if (!slots)
+        return SB_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        sb_ynode k = sb_ymap_key(map, i);
+        first[i] =
+            sb_ynode_kind(&k) == SB_Y_SCALAR ? first_with_key(map, slots, size - 1, k.node, i) : -1;
+    }
+    free(slots);
+    return 0;
 }

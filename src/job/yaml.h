@@ -45,6 +45,9 @@ int sb_ynode_column(const sb_ynode *n);
 /* Scalars.  The text is NUL-terminated; `plain` is false for quoted and block scalars, whose
  * text is always a string (so "12" in quotes is not an integer). */
 const char *sb_ynode_text(const sb_ynode *n);
+/* The scalar's length in bytes (0 for other nodes).  A quoted scalar may hold a NUL ("\0",
+ * "\u0000"): then the text reads shorter than this, so checks of a value's bytes use it. */
+size_t sb_ynode_length(const sb_ynode *n);
 bool sb_ynode_plain(const sb_ynode *n);
 /* A plain scalar that YAML 1.2 reads as null: "null", "Null", "NULL", "~" or nothing at all. */
 bool sb_ynode_is_null(const sb_ynode *n);
@@ -54,9 +57,13 @@ size_t sb_ynode_count(const sb_ynode *n);
 sb_ynode sb_yseq_item(const sb_ynode *seq, size_t i);
 sb_ynode sb_ymap_key(const sb_ynode *map, size_t i);
 sb_ynode sb_ymap_value(const sb_ynode *map, size_t i);
-/* Index of the first pair whose key is the scalar `key`, or -1. */
+/* Index of the first pair whose key is the scalar `key` (all of its bytes), or -1.  A linear
+ * search: for a few fixed names, not for every key of a mapping. */
 long sb_ymap_find(const sb_ynode *map, const char *key);
-/* For pair i: the index of an earlier pair with the same scalar key, or -1. */
-long sb_ymap_earlier_duplicate(const sb_ynode *map, size_t i);
+/* For every pair i of the mapping, first[i] = the index of the first pair whose scalar key has
+ * the same bytes (i itself when no earlier pair has it), or -1 when the key is not a scalar.
+ * `first` has sb_ynode_count(map) entries.  Linear time (a hash table), so that a file of many
+ * keys is checked for duplicates as fast as it is read.  Returns 0 or SB_ENOMEM. */
+int sb_ymap_first_keys(const sb_ynode *map, long *first);
 
 #endif

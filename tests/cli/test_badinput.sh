@@ -6,7 +6,9 @@
 # the working folder, none at the job's output path.  Files with `# setup:` get their output
 # folder prepared under /tmp/sb-badinput-out first (serialised with a lock, since two builds'
 # test runs may share /tmp).  Then the command-line mistakes: --output onto an existing file,
-# unknown options and verbs, a missing job file, `run` without a file.
+# unknown options and verbs, a missing job file, `run` without a file.  Generated in the scratch
+# folder (too big, or too slow to keep as corpus data): job files over 1 MiB, files of 60k
+# unknown or duplicate keys (50 problems printed, then a count), 200k nested mappings.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CORPUS=$SB_SOURCE_DIR/tests/badinput
@@ -228,6 +230,101 @@ done
 # shellcheck disable=SC2034 # read by the exit hook
 holding_lock=0
 exec 9>&-
+
+# --- generated hostile files: too big for the corpus, or too many problems -----------------
+
+# Job files above 1 MiB are refused before parsing (the first line is a syntax error that a
+# parse would report) with the file, its size and the limit; a sparse 2 GiB file is refused
+# without being read.  Files of ~60k bad keys under 1 MiB print 50 problems and one count line,
+# and finish well within a generous time (validation is linear; this only catches a hang).
+note "generated hostile files"
+GEN=$SB_SCRATCH/gen
+mkdir -p "$GEN"
+cd "$GEN" || fail "cannot enter $GEN"
+LIMIT=1048576
+HEAD='kind: growth
+output: gen.h5
+growth:
+  generators: {family: lrx, n: 5}'
+
+# gen_job NAME: writes $GEN/NAME.yaml: HEAD, then the lines on stdin.
+gen_job() { { printf '%s\n' "$HEAD"; cat; } >"$GEN/$1.yaml"; }
+
+# check_too_big LABEL JOB SIZE_TEXT cmd...
+check_too_big() {
+    local label=$1 job=$2 size=$3
+    shift 3
+    SB_CLI_TIMEOUT=60 expect_rc 2 "$@"
+    check_contains "$label: names the file and its size" "$SB_ERR" "$job: job file is $size bytes"
+    check_contains "$label: names the limit" "$SB_ERR" "over the limit of $LIMIT bytes (1 MiB"
+    check_not_contains "$label: refused before parsing" "$SB_ERR" "YAML syntax error"
+    check_eq "$label: said once (by rank 0 only)" 1 "$(grep -c "job file is" "$SB_ERR")"
+    check_absent "$label: nothing written" "$GEN/gen.h5"
+}
+
+big=$GEN/big.yaml
+{
+    printf 'kind: [unclosed\n'
+    head -c $((LIMIT + 1000)) /dev/zero | tr '\0' '#'
+} >"$big"
+big_size=$(stat -c %s "$big")
+check_too_big "file over 1 MiB (validate)" "$big" "$big_size" "$SB_BINARY" validate "$big"
+check_too_big "file over 1 MiB (run, 2 ranks)" "$big" "$big_size" mpirun_sb 2 run "$big"
+huge=$GEN/huge.yaml
+truncate -s 2G "$huge" || fail "truncate -s 2G failed"
+check_too_big "sparse 2 GiB file (validate)" "$huge" 2147483648 "$SB_BINARY" validate "$huge"
+rm -f "$huge"
+# shellcheck disable=SC2016 # $0 is expanded by the inner shell
+check_too_big "more than 1 MiB from a pipe" /dev/stdin "more than $LIMIT" \
+    bash -c 'head -c 2000000 /dev/zero | tr "\0" "#" | "$0" validate /dev/stdin' "$SB_BINARY"
+
+# check_many LABEL JOB PROBLEMS cmd...: exit 2, exactly 50 located problems, then the count of
+# the rest, in a generous time.
+check_many() {
+    local label=$1 job=$2 problems=$3
+    shift 3
+    local size
+    size=$(stat -c %s "$job")
+    [ "$size" -le "$LIMIT" ] || fail "$label: generated $size bytes, over the limit"
+    SB_CLI_TIMEOUT=60 expect_rc 2 "$@"
+    check_eq "$label: 50 problems printed" 50 "$(grep -c "^$job:[0-9]*:[0-9]*: " "$SB_ERR")"
+    check_contains "$label: the count of the others" "$SB_ERR" \
+        "... and $((problems - 50)) more problems"
+    check_eq "$label: one count line" 1 "$(grep -c "more problems" "$SB_ERR")"
+    check_eq "$label: no other problem lines" 50 "$(grep -c "unknown key\|duplicate key" "$SB_ERR")"
+    check_absent "$label: nothing written" "$GEN/gen.h5"
+}
+
+seq -f 'key%06g: 1' 0 59999 | gen_job top-keys
+check_many "60k unknown top-level keys (validate)" "$GEN/top-keys.yaml" 60000 \
+    "$SB_BINARY" validate "$GEN/top-keys.yaml"
+check_contains "60k unknown top-level keys: the first one at its place" "$SB_ERR" \
+    "$GEN/top-keys.yaml:5:1: key000000: unknown key 'key000000'"
+check_many "60k unknown top-level keys (run, 2 ranks)" "$GEN/top-keys.yaml" 60000 \
+    mpirun_sb 2 run "$GEN/top-keys.yaml"
+seq -f '  key%06g: 1' 0 59999 | gen_job section-keys
+check_many "60k unknown keys in one section" "$GEN/section-keys.yaml" 60000 \
+    "$SB_BINARY" validate "$GEN/section-keys.yaml"
+check_contains "60k unknown keys in one section: the path" "$SB_ERR" \
+    "$GEN/section-keys.yaml:5:3: growth.key000000: unknown key"
+# One good mode, then 60k duplicates of it.
+yes '  mode: full' | head -n 60001 | gen_job duplicates
+check_many "60k duplicate keys" "$GEN/duplicates.yaml" 60000 \
+    "$SB_BINARY" validate "$GEN/duplicates.yaml"
+check_contains "60k duplicate keys: where the first was" "$SB_ERR" \
+    "$GEN/duplicates.yaml:6:3: growth.mode: duplicate key 'mode' (first given on line 5)"
+# 200k nested flow mappings (libyaml's scanner is quadratic in the depth): refused at depth 33.
+{
+    printf '%s\nx: ' "$HEAD"
+    yes '{a: ' | head -n 200000 | tr -d '\n'
+    yes '}' | head -n 200000 | tr -d '\n'
+    echo
+} >"$GEN/deep.yaml"
+[ "$(stat -c %s "$GEN/deep.yaml")" -le "$LIMIT" ] || fail "deep.yaml: generated over the limit"
+SB_CLI_TIMEOUT=60 expect_rc 2 "$SB_BINARY" validate "$GEN/deep.yaml"
+check_contains "200k nested mappings: refused at the 33rd level" "$SB_ERR" \
+    "$GEN/deep.yaml:5:128: lists and mappings are nested more than 32 levels deep"
+rm -f "$GEN"/*.yaml
 
 # --- command-line mistakes ----------------------------------------------------------------
 

@@ -624,6 +624,258 @@ static void test_check_output(void **state)
     sb_ctx_free(&ctx);
 }
 
+/* ---- hostile files ------------------------------------------------------------------------ */
+
+enum { FILE_MAX = 1 << 20 }; /* SB_JOB_FILE_MAX in src/job/job.c: the message names it */
+
+/* minimal_job, then '#' comment lines up to exactly `size` bytes. */
+static char *padded_job(size_t size)
+{
+    char *t = malloc(size + 1);
+    assert_non_null(t);
+    size_t head = strlen(minimal_job);
+    memcpy(t, minimal_job, head);
+    memset(t + head, '#', size - head);
+    for (size_t i = head + 100; i < size; i += 100)
+        t[i] = '\n';
+    t[size] = '\0';
+    return t;
+}
+
+/* Lines of diag that start with `prefix`. */
+static int diag_lines(const sb_diag *d, const char *prefix)
+{
+    int n = 0;
+    for (const char *p = sb_diag_text(d); *p; p += strcspn(p, "\n") + 1)
+        n += !strncmp(p, prefix, strlen(prefix));
+    return n;
+}
+
+static void test_size_limit(void **state)
+{
+    (void)state;
+    sb_diag d;
+    sb_diag_init(&d);
+    sb_job job;
+    char *text = padded_job(FILE_MAX);
+    assert_int_equal(sb_job_parse(&job, "t.yaml", text, FILE_MAX, &d), 0); /* at the limit */
+    assert_int_equal(d.count, 0);
+    sb_job_free(&job);
+    free(text);
+
+    text = padded_job(FILE_MAX + 1);
+    assert_int_equal(sb_job_parse(&job, "t.yaml", text, FILE_MAX + 1, &d), SB_EINPUT);
+    assert_int_equal(d.count, 1);
+    assert_true(diag_has(&d, "job file is 1048577 bytes, over the limit of 1048576 bytes (1 MiB",
+                         "t.yaml: "));
+    assert_null(job.spec);
+    assert_null(job.text);
+
+    /* From a file: refused by its size, before it is read. */
+    sb_ctx ctx;
+    assert_int_equal(sb_ctx_init(&ctx, MPI_COMM_SELF), 0);
+    char dir[] = "/tmp/sb-test-big-XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/big.yaml", dir);
+    write_file(path, text);
+    assert_int_equal(sb_job_load(&job, path, &ctx, &d), SB_EINPUT);
+    assert_true(diag_has(&d, "job file is 1048577 bytes, over the limit", path));
+    assert_int_equal(truncate(path, 3LL << 30), 0); /* sparse: 3 GiB that read() would fill */
+    assert_int_equal(sb_job_load(&job, path, &ctx, &d), SB_EINPUT);
+    assert_true(diag_has(&d, "job file is 3221225472 bytes, over the limit", path));
+    remove(path);
+    rmdir(dir);
+    sb_ctx_free(&ctx);
+    free(text);
+    sb_diag_free(&d);
+}
+
+/* `keys` unknown top-level keys after minimal_job's lines. */
+static char *many_keys(int keys, const char *indent)
+{
+    size_t size = strlen(minimal_job) + (size_t)keys * 32 + 1;
+    char *t = malloc(size);
+    assert_non_null(t);
+    size_t used = (size_t)snprintf(t, size, "%s", minimal_job);
+    for (int i = 0; i < keys; i++)
+        used += (size_t)snprintf(t + used, size - used, "%skey%d: 1\n", indent, i);
+    return t;
+}
+
+static void test_problem_cap(void **state)
+{
+    (void)state;
+    sb_diag d;
+    sb_diag_init(&d);
+    sb_job job;
+    char *text = many_keys(60000, "");
+    assert_true(strlen(text) < FILE_MAX);
+    assert_int_equal(parse_str(&job, text, &d), SB_EINPUT);
+    assert_int_equal(d.count, 51);
+    assert_int_equal(diag_lines(&d, "t.yaml:"), 50);
+    assert_true(diag_has(&d, "unknown key 'key0'", "t.yaml:5:1: key0: "));
+    assert_true(diag_has(&d, "unknown key 'key49'", "t.yaml:54:1: key49: "));
+    assert_false(diag_has(&d, "key50", NULL));
+    assert_true(diag_has(&d, "... and 59950 more problems", "... and"));
+    free(text);
+
+    /* The cap is per file: a second file into the same diag shows its own problems. */
+    assert_int_equal(parse_str(&job, "kind: growth\noutput: x\ncolour: red\n", &d), SB_EINPUT);
+    assert_true(diag_has(&d, "unknown key 'colour'", "t.yaml:3:1: "));
+    sb_diag_free(&d);
+
+    /* 51 problems: 50 and "1 more problem"; within a section too. */
+    sb_diag_init(&d);
+    text = many_keys(51, "");
+    assert_int_equal(parse_str(&job, text, &d), SB_EINPUT);
+    assert_true(diag_has(&d, "... and 1 more problem", "... and"));
+    free(text);
+    sb_diag_free(&d);
+    sb_diag_init(&d);
+    text = many_keys(50, "  "); /* in growth: plus nothing else */
+    assert_int_equal(parse_str(&job, text, &d), SB_EINPUT);
+    assert_int_equal(d.count, 50);
+    assert_true(diag_has(&d, "unknown key 'key49'", "t.yaml:54:3: growth.key49: "));
+    assert_false(diag_has(&d, "more problem", NULL));
+    free(text);
+    sb_diag_free(&d);
+}
+
+/* Duplicate keys among many: found by their bytes, reported at the later one. */
+static void test_many_duplicates(void **state)
+{
+    (void)state;
+    sb_diag d;
+    sb_diag_init(&d);
+    sb_job job;
+    char *text = many_keys(20000, "  ");
+    size_t len = strlen(text);
+    text = realloc(text, len + 64);
+    assert_non_null(text);
+    snprintf(text + len, 64, "  key7: 2\n  mode: full\n");
+    assert_int_equal(parse_str(&job, text, &d), SB_EINPUT);
+    assert_true(diag_has(&d, "... and 19951 more problems", "... and"));
+    free(text);
+    sb_diag_free(&d);
+
+    /* Keys differing after a NUL are different keys, and both are refused. */
+    sb_diag_init(&d);
+    const char *nul_keys = "kind: growth\noutput: x\n\"a\\0b\": 1\n\"a\\0c\": 1\n";
+    assert_int_equal(parse_str(&job, nul_keys, &d), SB_EINPUT);
+    assert_true(diag_has(&d, "(got \"a\\x00b\")", "t.yaml:3:1: keys must be names"));
+    assert_true(diag_has(&d, "(got \"a\\x00c\")", "t.yaml:4:1: keys must be names"));
+    assert_false(diag_has(&d, "duplicate", NULL));
+    sb_diag_free(&d);
+}
+
+/* Explicit rows are all located: the table of locations grows past its first size. */
+static void test_many_locations(void **state)
+{
+    (void)state;
+    enum { ROWS = 3000 };
+    size_t size = 128 + ROWS * 16;
+    char *text = malloc(size);
+    assert_non_null(text);
+    size_t used = (size_t)snprintf(text, size,
+                                   "kind: growth\noutput: x\ngrowth:\n"
+                                   "  generators:\n    explicit:\n");
+    for (int i = 0; i < ROWS; i++)
+        used += (size_t)snprintf(text + used, size - used, "      - [1, 0]\n");
+    sb_diag d;
+    sb_diag_init(&d);
+    sb_job job;
+    assert_int_equal(parse_str(&job, text, &d), 0);
+    for (int i = 0; i < ROWS; i += 7) {
+        char path[64];
+        snprintf(path, sizeof path, "growth.generators.explicit[%d]", i);
+        const sb_loc *l = sb_job_where(&job, path);
+        assert_non_null(l);
+        assert_int_equal(l->line, 6 + i);
+        assert_int_equal(l->column, 9);
+    }
+    assert_null(sb_job_where(&job, "growth.generators.explicit[3000]"));
+    assert_non_null(sb_job_where(&job, "output"));
+    sb_job_free(&job);
+    free(text);
+    sb_diag_free(&d);
+}
+
+/* Nesting: 32 levels are read (and x is an unknown key), 33 are refused where the 33rd starts. */
+static void test_nesting(void **state)
+{
+    (void)state;
+    char text[256];
+    sb_diag d;
+    sb_diag_init(&d);
+    sb_job job;
+    for (int levels = 31; levels <= 32; levels++) {
+        int used = snprintf(text, sizeof text, "kind: growth\noutput: x\nx: ");
+        for (int i = 0; i < levels; i++)
+            text[used++] = '[';
+        for (int i = 0; i < levels; i++)
+            text[used++] = ']';
+        snprintf(text + used, sizeof text - (size_t)used, "\n");
+        assert_int_equal(parse_str(&job, text, &d), SB_EINPUT);
+    }
+    assert_true(diag_has(&d, "unknown key 'x'", "t.yaml:3:1: x: "));
+    assert_true(diag_has(&d, "nested more than 32 levels deep", "t.yaml:3:35: "));
+    assert_int_equal(diag_lines(&d, "t.yaml:3:35: "), 1);
+    sb_diag_free(&d);
+}
+
+/* A control character in a string (or a NUL in any scalar) is refused at its place, by key. */
+static void expect_control(const char *text, const char *where, const char *found)
+{
+    sb_diag d;
+    sb_diag_init(&d);
+    sb_job job;
+    assert_int_equal(parse_str(&job, text, &d), SB_EINPUT);
+    if (!diag_has(&d, found, where))
+        fail_msg("expected '%s' at '%s' for:\n%s\ngot:\n%s", found, where, text, sb_diag_text(&d));
+    assert_true(diag_has(&d, "must not contain control characters", where));
+    assert_null(job.output);
+    sb_diag_free(&d);
+}
+
+static void test_control_chars(void **state)
+{
+    (void)state;
+    const char *gens = "growth:\n  generators: {family: lrx, n: 5}\n";
+    char text[512];
+    static const char *const outputs[][2] = {
+        {"\"o\\0.h5\"", "found 0x00 at position 1"},
+        {"\"o\\u0000.h5\"", "found 0x00"},
+        {"\"o\\x07.h5\"", "found 0x07 at position 1"},
+        {"\"o\\t.h5\"", "found 0x09"},
+        {"\"o\\n.h5\"", "found 0x0a"},
+        {"\"o\\x7f.h5\"", "found 0x7f"},
+        {"\"results/run\\x1b.h5\"", "at position 11"},
+        {"'o\t.h5'", "found 0x09"},
+    };
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        snprintf(text, sizeof text, "kind: growth\noutput: %s\n%s", outputs[i][0], gens);
+        expect_control(text, "t.yaml:2:9: output: ", outputs[i][1]);
+    }
+    expect_control("kind: growth\noutput: x\ngrowth:\n  generators: {family: \"lrx\\t\", n: 5}\n",
+                   "t.yaml:4:24: growth.generators.family: ", "found 0x09 at position 3");
+    /* Not strings, but a NUL would cut them short just the same. */
+    expect_control("kind: growth\noutput: x\ngrowth:\n  generators: {family: lrx, n: \"5\\0\"}\n",
+                   "t.yaml:4:32: growth.generators.n: ", "found 0x00");
+    expect_control("kind: growth\noutput: x\ngrowth:\n  generators: {explicit: [[1, \"0\\0\"]]}\n",
+                   "t.yaml:4:31: growth.generators.explicit[0][1]: ", "found 0x00");
+    expect_control("kind: \"growth\\0\"\noutput: x\n", "t.yaml:1:7: kind: ", "found 0x00");
+
+    /* Bytes >= 0x80 (UTF-8) and spaces are names like any other. */
+    sb_diag d;
+    sb_diag_init(&d);
+    sb_job job;
+    snprintf(text, sizeof text, "kind: growth\noutput: \"r\\u00e9sultats/a b.h5\"\n%s", gens);
+    assert_int_equal(parse_str(&job, text, &d), 0);
+    assert_string_equal(job.output, "r\xc3\xa9sultats/a b.h5");
+    sb_job_free(&job);
+    sb_diag_free(&d);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -640,6 +892,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_where),
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_check_output),
+        cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_problem_cap),
+        cmocka_unit_test(test_many_duplicates),
+        cmocka_unit_test(test_many_locations),
+        cmocka_unit_test(test_nesting),
+        cmocka_unit_test(test_control_chars),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     MPI_Finalize();
