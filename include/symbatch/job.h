@@ -72,7 +72,8 @@ struct sb_job {
     /* Parser state: locations of keys, problems found so far. */
     sb_loc *locs;
     int nlocs, locs_cap;
-    sb_diag *diag; /* where sb_job_error reports; NULL once validated */
+    int *loc_slots; /* hash table over locs by path (src/job/schema.c) */
+    sb_diag *diag;  /* where sb_job_error reports; NULL once validated */
 };
 
 /* Reports a problem at a key's location: "job.yaml:7:6: growth.generators.n: n must be ...".

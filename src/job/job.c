@@ -278,6 +278,7 @@ void sb_job_free(sb_job *job)
     free(job->text);
     free(job->output);
     free(job->locs);
+    free(job->loc_slots);
     memset(job, 0, sizeof *job);
 }
 

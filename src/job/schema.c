@@ -33,13 +33,12 @@ int sb_job_problems(const sb_job *job)
     return job->diag ? job->diag->count : 0;
 }
 
-/* Locations are found by path through a hash table, so that recording and looking up stay
- * O(1) however many keys a file has.  The table lives in the same buffer as the locations, after
- * locs_cap of them (sb_job has no other room for it, and sb_job_free frees the one buffer): 2 *
- * locs_cap slots, each a location index + 1, 0 when empty.  locs_cap is a power of two. */
+/* Locations are found by path through a hash table (job->loc_slots: 2 * locs_cap slots, each
+ * a location index + 1, 0 when empty; locs_cap is a power of two), so that recording and looking
+ * up stay O(1) however many keys a file has. */
 static int *loc_slots(const sb_job *job)
 {
-    return (int *)(job->locs + job->locs_cap);
+    return job->loc_slots;
 }
 
 static size_t loc_hash(const char *path)
@@ -57,17 +56,19 @@ static void loc_insert(sb_job *job, int index)
     slots[h] = index + 1;
 }
 
-/* Doubles the buffer and rebuilds the table at its new place; false when out of memory. */
+/* Doubles the locations and rebuilds the table; false when out of memory. */
 static bool locs_grow(sb_job *job)
 {
     int cap = job->locs_cap ? 2 * job->locs_cap : 32;
-    size_t bytes = (size_t)cap * sizeof(sb_loc) + 2 * (size_t)cap * sizeof(int);
-    sb_loc *l = realloc(job->locs, bytes);
-    if (!l)
+    sb_loc *l = realloc(job->locs, (size_t)cap * sizeof *l);
+    if (l)
+        job->locs = l;
+    int *slots = l ? calloc(2 * (size_t)cap, sizeof *slots) : NULL;
+    if (!slots)
         return false;
-    job->locs = l;
+    free(job->loc_slots);
+    job->loc_slots = slots;
     job->locs_cap = cap;
-    memset(loc_slots(job), 0, 2 * (size_t)cap * sizeof(int));
     for (int i = 0; i < job->nlocs; i++)
         loc_insert(job, i);
     return true;
@@ -88,7 +89,7 @@ void sb_job_note(sb_job *job, const char *path, const sb_ynode *node)
 
 const sb_loc *sb_job_where(const sb_job *job, const char *path)
 {
-    if (!job->locs || job->locs_cap == 0)
+    if (!job->loc_slots || job->locs_cap == 0)
         return NULL;
     const int *slots = loc_slots(job);
     size_t mask = 2 * (size_t)job->locs_cap - 1;
