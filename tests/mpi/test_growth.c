@@ -168,8 +168,8 @@ static void check_against_reference(mpicheck *mc, const tcase *tc, const sb_ctx 
     int err = run_engine(&spec, ctx, &r);
     CHECK(mc, err == 0, "%s: engine returned %d", what, err);
     /* all ranks of these tests share one node: shared blocks whenever asked and P > 1 */
-    CHECK(mc, r.shared_memory == (mode == ENGINE_FULL_SHM && ctx->size > 1), "%s: shared_memory %d",
-          what, r.shared_memory);
+    CHECK(mc, r.shared_memory == (mode == ENGINE_FULL_SHM && ctx->node_size > 1),
+          "%s: shared_memory %d", what, r.shared_memory);
     if (!err && !rerr) {
         check_rows(mc, what, &r, ref.layer_sizes, ref.nlayers);
         CHECK(mc, r.completed, "%s: not completed", what);
