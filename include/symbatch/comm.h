@@ -35,7 +35,8 @@ typedef struct sb_ctx {
  * is not an integer in 1..size; ctx->err does not exist yet, so the caller prints the message.
  * On failure nothing is left to free. */
 int sb_ctx_init(sb_ctx *ctx, MPI_Comm parent);
-void sb_ctx_free(sb_ctx *ctx);
+/* Collective; 0, or SB_EMPI on this rank when MPI could not free a communicator. */
+int sb_ctx_free(sb_ctx *ctx);
 
 /* Every rank passes its local status (0 or a negative sb_err); every rank gets back the same
  * verdict: 0 if all succeeded, else the most severe (lowest) error, or SB_EPEER for ranks

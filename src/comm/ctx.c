@@ -34,8 +34,7 @@ static int split_nodes(sb_ctx *ctx, int k)
     } else {
         int per = (ctx->size + k - 1) / k;
         rc = MPI_Comm_split(real, ctx->rank / per, ctx->rank, &ctx->node_comm);
-        MPI_Comm_free(&real);
-        if (rc != MPI_SUCCESS)
+        if (MPI_Comm_free(&real) != MPI_SUCCESS || rc != MPI_SUCCESS)
             return SB_EMPI;
     }
     rc = MPI_Comm_set_errhandler(ctx->node_comm, MPI_ERRORS_RETURN);
@@ -83,12 +82,14 @@ int sb_ctx_init(sb_ctx *ctx, MPI_Comm parent)
     return SB_OK;
 }
 
-void sb_ctx_free(sb_ctx *ctx)
+int sb_ctx_free(sb_ctx *ctx)
 {
-    if (ctx->node_comm != MPI_COMM_NULL)
-        MPI_Comm_free(&ctx->node_comm);
-    if (ctx->comm != MPI_COMM_NULL)
-        MPI_Comm_free(&ctx->comm);
+    int err = 0;
+    if (ctx->node_comm != MPI_COMM_NULL && MPI_Comm_free(&ctx->node_comm) != MPI_SUCCESS)
+        err = SB_EMPI;
+    if (ctx->comm != MPI_COMM_NULL && MPI_Comm_free(&ctx->comm) != MPI_SUCCESS)
+        err = SB_EMPI;
+    return err;
 }
 
 int sb_ctx_agree(const sb_ctx *ctx, int local_err)

@@ -28,10 +28,11 @@ static int node_world_ranks(const sb_ctx *ctx, int *world)
     int rc = MPI_Comm_group(ctx->node_comm, &node);
     if (rc == MPI_SUCCESS && (rc = MPI_Comm_group(ctx->comm, &all)) == MPI_SUCCESS) {
         rc = MPI_Group_translate_ranks(node, ctx->node_size, idx, all, world);
-        MPI_Group_free(&all);
+        if (MPI_Group_free(&all) != MPI_SUCCESS)
+            rc = MPI_ERR_GROUP;
     }
-    if (node != MPI_GROUP_NULL)
-        MPI_Group_free(&node);
+    if (node != MPI_GROUP_NULL && MPI_Group_free(&node) != MPI_SUCCESS)
+        rc = MPI_ERR_GROUP;
     free(idx);
     return rc == MPI_SUCCESS ? 0 : SB_EMPI;
 }

@@ -602,9 +602,11 @@ static int alloc_arrays(full *f, const sb_growth_spec *spec, int err)
     if (err)
         return err;
     bool dist = spec->store_distances;
-    /* Shared arrays when asked for and the node has several ranks.  When they cannot be had,
-     * private ones (same verdict on every rank), unless MPI itself failed somewhere. */
-    if (spec->shared_memory && ctx->size > 1 && ctx->node_size > 1) {
+    /* Shared arrays when asked for and some node has several ranks (asked so that every rank
+     * gives the same answer: node sizes may differ, and a rank alone on its node still takes
+     * part).  When they cannot be had, private ones (same verdict on every rank), unless MPI
+     * itself failed somewhere. */
+    if (spec->shared_memory && ctx->num_nodes < ctx->size) {
         int rc = alloc_shared(f, dist);
         err = sb_ctx_agree(ctx, rc == SB_EMPI || f->mpi_err ? SB_EMPI : 0);
         if (err)

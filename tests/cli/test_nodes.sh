@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Multi-node paths on one machine: a full-mode job at 4 ranks split into 2 and 4 pseudo-nodes
 # (SB_TEST_NODES, test-only; see include/symbatch/comm.h) gives the layer sizes of 1 rank, and
-# the JSON summary and the result file's root attribute say how many nodes the run saw.  With
-# several nodes the marks for other nodes go through the exchange: exchange_bytes_rank0 > 0.
+# the JSON summary and the result file's root attribute say how many nodes the run saw.  Marks
+# for other nodes go through the exchange: exchange_bytes_rank0 > 0 as 4 nodes (rank 0 alone
+# scans its block), 0 as one node.  As 2 nodes of 2 ranks rank 0 may send nothing (which rank
+# of the node scans a task is a race); tests/mpi/test_ckpt.c checks the sum over the ranks.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v h5dump >/dev/null 2>&1 || {
@@ -35,10 +37,10 @@ for k in 2 4; do
     shared=$([ "$k" -eq 2 ] && echo true || echo false)
     check_contains "4 ranks as $k nodes: node-shared blocks $shared" "$SB_OUT" \
         "\"shared_memory\":$shared"
-    bytes=$(json_field exchange_bytes_rank0)
-    [ "${bytes:-0}" -gt 0 ] || fail "4 ranks as $k nodes: exchange_bytes_rank0 is '$bytes', want > 0"
-    pass "4 ranks as $k nodes: marks for other nodes went through the exchange ($bytes bytes)"
 done
+bytes=$(json_field exchange_bytes_rank0)
+[ "${bytes:-0}" -gt 0 ] || fail "4 ranks as 4 nodes: exchange_bytes_rank0 is '$bytes', want > 0"
+pass "4 ranks as 4 nodes: marks for other nodes went through the exchange ($bytes bytes)"
 
 # One node of 4 ranks: everything marked in shared memory, nothing exchanged.
 expect_rc 0 env SB_TEST_NODES=1 timeout -k 10 "$SB_CLI_TIMEOUT" "$SB_MPIEXEC" -n 4 \

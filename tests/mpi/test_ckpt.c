@@ -522,14 +522,13 @@ static void test_nodes(const env *e)
     memset(&r, 0, sizeof r);
     sb_growth_progress prog = {.out = NULL};
     CHECK(e->mc, sb_growth_full(&spec, ctx, &prog, &r) == 0, "nodes: full run");
-    CHECK(e->mc, r.shared_memory == (ctx->node_size > 1), "nodes: shared_memory %d, node of %d",
-          r.shared_memory, ctx->node_size);
+    CHECK(e->mc, r.shared_memory == (ctx->num_nodes < ctx->size),
+          "nodes: shared_memory %d, %d nodes", r.shared_memory, ctx->num_nodes);
     uint64_t total = 0;
     MPI_Allreduce(&r.exchange_bytes, &total, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
     CHECK(e->mc, (total > 0) == (ctx->num_nodes > 1),
           "nodes: %" PRIu64 " bytes exchanged on %d nodes", total, ctx->num_nodes);
-    if (ctx->rank == 0 && ctx->num_nodes > 1)
-        CHECK(e->mc, r.exchange_bytes > 0, "nodes: rank 0 exchanged nothing");
+    /* (Not per rank: which rank of a node scans a task of the shared scan is a race.) */
     /* the same layers as one rank alone */
     uint64_t want[128] = {0};
     int nwant = 0;
