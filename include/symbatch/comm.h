@@ -9,11 +9,15 @@
 #include <string.h>
 
 /* A duplicated communicator plus what modules keep asking about it.  Nothing in the library
- * uses MPI_COMM_WORLD: main.c passes a communicator in, tests pass MPI_COMM_SELF or WORLD. */
+ * uses MPI_COMM_WORLD: main.c passes a communicator in, tests pass MPI_COMM_SELF or WORLD.
+ * Both communicators return errors instead of aborting (MPI_ERRORS_RETURN): every MPI call's
+ * result is checked and becomes SB_EMPI. */
 typedef struct sb_ctx {
     MPI_Comm comm; /* private duplicate of the caller's communicator */
     int rank, size;
-    MPI_Comm node_comm; /* ranks sharing this node (MPI_COMM_TYPE_SHARED) */
+    /* The ranks of this node (MPI_COMM_TYPE_SHARED), or of this pseudo-node under
+     * SB_TEST_NODES.  Whoever asks "same node?" asks this, never host names or its own split. */
+    MPI_Comm node_comm;
     int node_rank, node_size;
     int num_nodes;
     /* Where library code writes its messages (rank 0 mostly): the stream the caller passed to
@@ -21,8 +25,18 @@ typedef struct sb_ctx {
     FILE *err;
 } sb_ctx;
 
+/* Test-only: SB_TEST_NODES=K splits the ranks into K pseudo-nodes of ceil(size / K) consecutive
+ * ranks each (each also within one real node, so shared windows keep working), so that the
+ * multi-node paths (cross-node exchange, per-node shared blocks) run on one machine.  num_nodes,
+ * node_rank, node_size and node_comm follow it.  Not for production runs. */
+#define SB_TEST_NODES_ENV "SB_TEST_NODES"
+
+/* Collective.  Returns 0, SB_EMPI, or SB_EINPUT (on every rank) when SB_TEST_NODES is set but
+ * is not an integer in 1..size; ctx->err does not exist yet, so the caller prints the message.
+ * On failure nothing is left to free. */
 int sb_ctx_init(sb_ctx *ctx, MPI_Comm parent);
-void sb_ctx_free(sb_ctx *ctx);
+/* Collective; 0, or SB_EMPI on this rank when MPI could not free a communicator. */
+int sb_ctx_free(sb_ctx *ctx);
 
 /* Every rank passes its local status (0 or a negative sb_err); every rank gets back the same
  * verdict: 0 if all succeeded, else the most severe (lowest) error, or SB_EPEER for ranks
@@ -30,7 +44,8 @@ void sb_ctx_free(sb_ctx *ctx);
 int sb_ctx_agree(const sb_ctx *ctx, int local_err);
 
 /* The host names of all ranks, comma-separated and deduplicated, into buf on rank 0
- * (collective). */
+ * (collective; the verdict is the same on every rank).  For reports only: what shares a node
+ * is node_comm's business. */
 int sb_ctx_hosts(const sb_ctx *ctx, char *buf, size_t size);
 
 /* ---- node-shared memory -------------------------------------------------------------------
@@ -49,13 +64,16 @@ typedef struct sb_shm sb_shm;
 
 /* Collective over ctx->comm; bytes may be 0.  Returns 0, or a negative sb_err on every rank. */
 int sb_shm_create(sb_shm **out, const sb_ctx *ctx, size_t bytes);
-void sb_shm_destroy(sb_shm *s);
+/* Collective over the node; NULL is fine.  Frees everything even when MPI reports an error
+ * (returned as SB_EMPI, on this rank only: agree on it before relying on it). */
+int sb_shm_destroy(sb_shm *s);
 /* The segment of world rank `rank`, or NULL when that rank is on another node. */
 void *sb_shm_segment(const sb_shm *s, int rank);
 /* The node's non-empty segments as one array in node-rank order (they are allocated back to
  * back), or NULL when they are not adjacent. */
 void *sb_shm_node_array(const sb_shm *s);
-void sb_shm_sync(sb_shm *s);
+/* Local; 0 or SB_EMPI (this rank only: fold it into the next agreement). */
+int sb_shm_sync(sb_shm *s);
 
 /* ---- batched all-to-all exchange ----------------------------------------------------------
  *
@@ -66,6 +84,10 @@ void sb_shm_sync(sb_shm *s);
  * then call sb_xchg_round().  Rounds are collective; a rank with nothing
  * left still takes part with an empty batch until no rank has more (the "more" flag travels
  * with the counts, so deciding costs no extra collective).
+ *
+ * Every exchange object has its own duplicate of ctx->comm, so several live exchanges never
+ * take each other's messages, and pipelined rounds of different exchanges may interleave in
+ * any order (blocking rounds are collectives: every rank must call them in the same order).
  *
  * Typical loop:
  *     do {
@@ -79,9 +101,12 @@ typedef struct sb_xchg sb_xchg;
  * order (so the delivery order does not depend on timing).  Returns 0 or a negative sb_err. */
 typedef int (*sb_xchg_sink)(void *arg, const void *items, size_t count);
 
-/* capacity_items is spread over the destinations (at least 1024 slots each). */
+/* capacity_items is spread over the destinations (at least 1024 slots each).  Collective over
+ * ctx->comm (it duplicates it); the verdict is the same on every rank. */
 int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t capacity_items);
-void sb_xchg_destroy(sb_xchg *x);
+/* Collective (frees the exchange's communicator); NULL is fine.  Frees everything even when MPI
+ * reports an error (returned as SB_EMPI, on this rank only: agree on it before relying on it). */
+int sb_xchg_destroy(sb_xchg *x);
 
 /* Items that can still be staged before a round is needed. */
 static inline size_t sb_xchg_room(const sb_xchg *x);
@@ -95,17 +120,23 @@ static inline void sb_xchg_put8(sb_xchg *x, int dest, uint64_t item);
 /* One collective round.  `more_local` says whether this rank will stage more items after this
  * round; `*more_any` returns whether any rank will.  A failure of the sink on any rank is
  * returned on every rank in the following round (SB_EPEER on the others); after the last
- * round, agree on sb_xchg_error() (e.g. with sb_ctx_agree) before trusting the result. */
+ * round, agree on sb_xchg_error() (e.g. with sb_ctx_agree) before trusting the result.
+ * A pipelined round that cannot post a message records SB_EMPI the same way; an MPI call that
+ * fails while completing or in a blocking round's collectives returns SB_EMPI at once. */
 int sb_xchg_round(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, int *more_any);
 /* Pipelined rounds: sb_xchg_round posts this round's exchange without waiting for it and
  * delivers the previous round's items instead, so a rank that finishes a batch early goes on
  * with the next one rather than waiting for the slowest rank at every round.  The blocks go as
  * non-blocking point-to-point messages (header and used slots only; receives are posted for a
  * full block), one per other rank and round: for moderate rank counts.  Collective; call
- * before the first round. */
-void sb_xchg_set_pipelined(sb_xchg *x, int on);
+ * before the first round.  Every rank must pass the same `on` (0 or non-zero): ranks that
+ * disagree would wait for each other's rounds forever, so that is refused with SB_EINTERNAL on
+ * every rank (a caller's bug), leaving the mode unchanged.  Returns 0, or a negative sb_err on
+ * every rank (SB_ENOMEM for the second buffer; SB_EPEER where another rank failed). */
+int sb_xchg_set_pipelined(sb_xchg *x, int on);
 /* Lets MPI move a pipelined exchange along while the caller computes (MPI progresses
- * non-blocking collectives only inside MPI calls).  Cheap; call every few thousand items. */
+ * non-blocking collectives only inside MPI calls).  Cheap; call every few thousand items.  An
+ * MPI failure here is recorded like sb_xchg_fail(x, SB_EMPI). */
 void sb_xchg_progress(sb_xchg *x);
 /* The failure this rank recorded (its sink's, or one given to sb_xchg_fail), or 0. */
 int sb_xchg_error(const sb_xchg *x);
@@ -126,6 +157,7 @@ sb_xchg_stats sb_xchg_get_stats(const sb_xchg *x);
  * packing pass: the slots are the MPI_Alltoallv send layout. */
 struct sb_xchg {
     const sb_ctx *ctx;
+    MPI_Comm comm; /* this exchange's own duplicate of ctx->comm */
     size_t item_size;
     size_t per_dest;        /* slots per destination */
     size_t stride;          /* bytes per destination block: an 8-byte header, then per_dest items */

@@ -16,12 +16,9 @@
 #define ERR_FLAG   (1ULL << 62)
 #define COUNT_MASK (~(MORE_FLAG | ERR_FLAG))
 
-int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t capacity_items)
+/* Slots per destination for the requested capacity, or 0 when not even one fits. */
+static size_t slots_per_dest(size_t p, size_t item_size, size_t capacity_items)
 {
-    *out = NULL;
-    if (item_size == 0 || capacity_items == 0)
-        return SB_EINTERNAL;
-    size_t p = (size_t)ctx->size;
     size_t per_dest = capacity_items / p;
     if (per_dest < 1024 && capacity_items >= 1024)
         per_dest = 1024;
@@ -30,15 +27,12 @@ int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t ca
     /* Counts and displacements are ints in bytes: keep one round below 2 GiB. */
     if ((8 + per_dest * item_size) * p > (size_t)INT_MAX)
         per_dest = ((size_t)INT_MAX / p - 8) / item_size;
-    if (per_dest == 0)
-        return SB_ELIMIT;
-    sb_xchg *x = calloc(1, sizeof *x);
-    if (!x)
-        return SB_ENOMEM;
-    x->ctx = ctx;
-    x->item_size = item_size;
-    x->per_dest = per_dest;
-    x->stride = (8 + per_dest * item_size + 7) / 8 * 8;
+    return per_dest;
+}
+
+static int alloc_buffers(sb_xchg *x, size_t p)
+{
+    x->stride = (8 + x->per_dest * x->item_size + 7) / 8 * 8;
     x->fill = calloc(p, sizeof *x->fill);
     x->sendbuf = malloc(x->stride * p);
     x->recvbuf = malloc(x->stride * p);
@@ -49,39 +43,83 @@ int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t ca
     x->counts_out = calloc(p, sizeof(uint64_t));
     x->counts_in = calloc(p, sizeof(uint64_t));
     if (!x->fill || !x->sendbuf || !x->recvbuf || !x->sendcounts || !x->sdispls || !x->recvcounts ||
-        !x->rdispls || !x->counts_out || !x->counts_in) {
-        sb_xchg_destroy(x);
+        !x->rdispls || !x->counts_out || !x->counts_in)
         return SB_ENOMEM;
+    return 0;
+}
+
+int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t capacity_items)
+{
+    *out = NULL;
+    const size_t p = (size_t)ctx->size;
+    int err = item_size == 0 || capacity_items == 0 ? SB_EINTERNAL : 0;
+    size_t per_dest = err ? 0 : slots_per_dest(p, item_size, capacity_items);
+    if (!err && per_dest == 0)
+        err = SB_ELIMIT;
+    sb_xchg *x = err ? NULL : calloc(1, sizeof *x);
+    if (!err && !x)
+        err = SB_ENOMEM;
+    if (x) {
+        x->ctx = ctx;
+        x->comm = MPI_COMM_NULL;
+        x->item_size = item_size;
+        x->per_dest = per_dest;
+        err = alloc_buffers(x, p);
+    }
+    /* The duplication is collective: every rank reaches it, or none does.  Its own
+     * communicator keeps this exchange's messages apart from every other exchange's. */
+    err = sb_ctx_agree(ctx, err);
+    if (!err)
+        err = sb_ctx_agree(ctx, MPI_Comm_dup(ctx->comm, &x->comm) == MPI_SUCCESS ? 0 : SB_EMPI);
+    if (err) {
+        sb_xchg_destroy(x);
+        return err;
     }
     *out = x;
     return SB_OK;
 }
 
-void sb_xchg_set_pipelined(sb_xchg *x, int on)
+int sb_xchg_set_pipelined(sb_xchg *x, int on)
 {
     const size_t p = (size_t)x->ctx->size;
-    if (on && !x->spare)
-        x->spare = malloc(x->stride * p);
-    if (on && !x->requests)
-        x->requests = malloc(2 * p * sizeof *x->requests);
-    x->pipelined = on && x->spare && x->requests;
+    on = on != 0;
+    int err = 0;
+    if (on && !x->spare && !(x->spare = malloc(x->stride * p)))
+        err = SB_ENOMEM;
+    if (on && !x->requests && !(x->requests = malloc(2 * p * sizeof *x->requests)))
+        err = SB_ENOMEM;
+    /* One reduction answers everything: the lowest error, and the lowest and highest `on`. */
+    int in[3] = {err, on, -on}, low[3];
+    if (MPI_Allreduce(in, low, 3, MPI_INT, MPI_MIN, x->ctx->comm) != MPI_SUCCESS)
+        return SB_EMPI;
+    if (low[0] < 0)
+        return err ? err : SB_EPEER;
+    if (low[1] != -low[2])
+        return SB_EINTERNAL; /* the ranks disagree */
+    x->pipelined = on;
+    return 0;
 }
 
 void sb_xchg_progress(sb_xchg *x)
 {
     int done = 0;
-    if (x->inflight)
-        MPI_Testall(x->nrequests, x->requests, &done, MPI_STATUSES_IGNORE);
-    /* Completed requests are now MPI_REQUEST_NULL; the Waitall of the next round skips them. */
+    /* Completed requests are now MPI_REQUEST_NULL; the Waitall of the next round skips them.
+     * A failure goes out with the next round's headers, so every rank stops together. */
+    if (x->inflight &&
+        MPI_Testall(x->nrequests, x->requests, &done, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+        sb_xchg_fail(x, SB_EMPI);
 }
 
-void sb_xchg_destroy(sb_xchg *x)
+int sb_xchg_destroy(sb_xchg *x)
 {
     if (!x)
-        return;
+        return 0;
+    int err = 0;
     /* An exchange still in flight (after an error) is finished before its buffers go. */
-    if (x->inflight)
-        MPI_Waitall(x->nrequests, x->requests, MPI_STATUSES_IGNORE);
+    if (x->inflight && MPI_Waitall(x->nrequests, x->requests, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+        err = SB_EMPI;
+    if (x->comm != MPI_COMM_NULL && MPI_Comm_free(&x->comm) != MPI_SUCCESS)
+        err = SB_EMPI;
     free(x->requests);
     free(x->fill);
     free(x->sendbuf);
@@ -94,6 +132,7 @@ void sb_xchg_destroy(sb_xchg *x)
     free(x->counts_out);
     free(x->counts_in);
     free(x);
+    return err;
 }
 
 sb_xchg_stats sb_xchg_get_stats(const sb_xchg *x)
@@ -165,7 +204,7 @@ static int round_sync(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, 
     double t0 = sb_now();
     size_t staged;
     seal_blocks(x, more_local, &staged);
-    if (MPI_Alltoall(x->counts_out, 1, MPI_UINT64_T, x->counts_in, 1, MPI_UINT64_T, ctx->comm) !=
+    if (MPI_Alltoall(x->counts_out, 1, MPI_UINT64_T, x->counts_in, 1, MPI_UINT64_T, x->comm) !=
         MPI_SUCCESS)
         return SB_EMPI;
     /* Every rank sees every header, so a failure flagged by any rank stops all of them in the
@@ -181,7 +220,7 @@ static int round_sync(sb_xchg *x, int more_local, sb_xchg_sink sink, void *arg, 
         total += x->counts_in[r] & COUNT_MASK;
     }
     if (MPI_Alltoallv(x->sendbuf, x->sendcounts, x->sdispls, MPI_BYTE, x->recvbuf, x->recvcounts,
-                      x->rdispls, MPI_BYTE, ctx->comm) != MPI_SUCCESS)
+                      x->rdispls, MPI_BYTE, x->comm) != MPI_SUCCESS)
         return SB_EMPI;
     count_round(x, staged);
     x->stats.seconds += sb_now() - t0;
@@ -212,27 +251,41 @@ static int complete_inflight(sb_xchg *x, sb_xchg_sink sink, void *arg, int *any,
 
 /* Posts this round's blocks: a receive of a whole block from every other rank, a send of the
  * header and the used slots to every other rank; this rank's own block is copied.  Messages of
- * one pair arrive in order, so rounds cannot mix. */
-static int post_blocks(sb_xchg *x)
+ * one pair on the exchange's own communicator arrive in order, so rounds cannot mix.  A call
+ * that fails does not stop the others (the peers wait for them): it is recorded, and the next
+ * round's headers stop every rank. */
+static void post_blocks(sb_xchg *x)
 {
     const sb_ctx *ctx = x->ctx;
     const int p = ctx->size, me = ctx->rank, tag = 7;
-    int n = 0, rc = MPI_SUCCESS;
-    for (int r = 0; r < p && rc == MPI_SUCCESS; r++) {
-        if (r != me)
-            rc = MPI_Irecv(x->recvbuf + (size_t)r * x->stride, (int)x->stride, MPI_BYTE, r, tag,
-                           ctx->comm, &x->requests[n++]);
+    int n = 0, failed = 0;
+    for (int r = 0; r < p; r++) {
+        if (r == me)
+            continue;
+        if (MPI_Irecv(x->recvbuf + (size_t)r * x->stride, (int)x->stride, MPI_BYTE, r, tag, x->comm,
+                      &x->requests[n]) != MPI_SUCCESS) {
+            x->requests[n] = MPI_REQUEST_NULL; /* nothing to wait for */
+            failed = 1;
+        }
+        n++;
     }
-    for (int r = 0; r < p && rc == MPI_SUCCESS; r++) {
+    for (int r = 0; r < p; r++) {
         size_t bytes = 8 + x->fill[r] * x->item_size;
         unsigned char *block = x->sendbuf + (size_t)r * x->stride;
-        if (r == me)
+        if (r == me) {
             memcpy(x->recvbuf + (size_t)r * x->stride, block, bytes);
-        else
-            rc = MPI_Isend(block, (int)bytes, MPI_BYTE, r, tag, ctx->comm, &x->requests[n++]);
+            continue;
+        }
+        if (MPI_Isend(block, (int)bytes, MPI_BYTE, r, tag, x->comm, &x->requests[n]) !=
+            MPI_SUCCESS) {
+            x->requests[n] = MPI_REQUEST_NULL;
+            failed = 1;
+        }
+        n++;
     }
     x->nrequests = n;
-    return rc == MPI_SUCCESS ? 0 : SB_EMPI;
+    if (failed)
+        sb_xchg_fail(x, SB_EMPI);
 }
 
 /* Pipelined: deliver round k-1, post round k.  When round k-1 shows that no rank has more,
@@ -256,9 +309,7 @@ static int round_pipelined(sb_xchg *x, int more_local, sb_xchg_sink sink, void *
     double t0 = sb_now();
     size_t staged;
     seal_blocks(x, more_local, &staged);
-    int rc = post_blocks(x);
-    if (rc)
-        return rc;
+    post_blocks(x);
     x->inflight = 1;
     unsigned char *t = x->sendbuf;
     x->sendbuf = x->spare;

@@ -28,10 +28,11 @@ static int node_world_ranks(const sb_ctx *ctx, int *world)
     int rc = MPI_Comm_group(ctx->node_comm, &node);
     if (rc == MPI_SUCCESS && (rc = MPI_Comm_group(ctx->comm, &all)) == MPI_SUCCESS) {
         rc = MPI_Group_translate_ranks(node, ctx->node_size, idx, all, world);
-        MPI_Group_free(&all);
+        if (MPI_Group_free(&all) != MPI_SUCCESS)
+            rc = MPI_ERR_GROUP;
     }
-    if (node != MPI_GROUP_NULL)
-        MPI_Group_free(&node);
+    if (node != MPI_GROUP_NULL && MPI_Group_free(&node) != MPI_SUCCESS)
+        rc = MPI_ERR_GROUP;
     free(idx);
     return rc == MPI_SUCCESS ? 0 : SB_EMPI;
 }
@@ -66,17 +67,20 @@ static int map_segments(sb_shm *s, const sb_ctx *ctx)
 }
 
 /* Whether /dev/shm (where Open MPI backs shared windows) has room for the node's segments:
- * touching pages of an overfull tmpfs would kill the job with SIGBUS instead of failing. */
+ * touching pages of an overfull tmpfs would kill the job with SIGBUS instead of failing.
+ * Returns 0 when there is room, SB_ENOMEM when not, SB_EMPI when the node could not count. */
 static int room_on_node(const sb_ctx *ctx, size_t bytes)
 {
     uint64_t mine = bytes, total = 0;
-    MPI_Allreduce(&mine, &total, 1, MPI_UINT64_T, MPI_SUM, ctx->node_comm);
+    if (MPI_Allreduce(&mine, &total, 1, MPI_UINT64_T, MPI_SUM, ctx->node_comm) != MPI_SUCCESS)
+        return SB_EMPI;
     if (getenv(SB_SHM_FAULT_ENV))
-        return 0;
+        return SB_ENOMEM;
     struct statvfs st;
     if (statvfs("/dev/shm", &st) != 0)
-        return 1; /* no /dev/shm: the MPI library backs the window some other way */
-    return (uint64_t)st.f_bavail * st.f_frsize >= total + (total >> 4) + (64u << 20);
+        return 0; /* no /dev/shm: the MPI library backs the window some other way */
+    return (uint64_t)st.f_bavail * st.f_frsize >= total + (total >> 4) + (64u << 20) ? 0
+                                                                                     : SB_ENOMEM;
 }
 
 int sb_shm_create(sb_shm **out, const sb_ctx *ctx, size_t bytes)
@@ -84,9 +88,9 @@ int sb_shm_create(sb_shm **out, const sb_ctx *ctx, size_t bytes)
     *out = NULL;
     sb_shm *s = calloc(1, sizeof *s);
     int err = s && (s->base = calloc((size_t)ctx->size, sizeof *s->base)) ? 0 : SB_ENOMEM;
-    if (!err && !room_on_node(ctx, bytes))
-        err = SB_ENOMEM;
-    err = sb_ctx_agree(ctx, err);
+    /* Every rank counts the node's bytes (collective over the node), even after a failure. */
+    int room = room_on_node(ctx, bytes);
+    err = sb_ctx_agree(ctx, err ? err : room);
     if (err) {
         free(s ? s->base : NULL);
         free(s);
@@ -95,11 +99,15 @@ int sb_shm_create(sb_shm **out, const sb_ctx *ctx, size_t bytes)
     s->win = MPI_WIN_NULL;
     s->bytes = bytes;
     void *mine = NULL;
-    /* An allocation failure must not abort the job: errors are returned for this call. */
-    MPI_Comm_set_errhandler(ctx->node_comm, MPI_ERRORS_RETURN);
+    /* An allocation failure does not abort the job: ctx->node_comm returns errors (sb_ctx_init),
+     * and so does the window, which does not inherit the communicator's handler. */
     int rc =
         MPI_Win_allocate_shared((MPI_Aint)bytes, 1, MPI_INFO_NULL, ctx->node_comm, &mine, &s->win);
     err = rc == MPI_SUCCESS ? 0 : SB_ENOMEM;
+    if (err)
+        s->win = MPI_WIN_NULL; /* nothing to free */
+    if (!err && MPI_Win_set_errhandler(s->win, MPI_ERRORS_RETURN) != MPI_SUCCESS)
+        err = SB_EMPI;
     if (!err)
         err = map_segments(s, ctx);
     if (!err && MPI_Win_lock_all(MPI_MODE_NOCHECK, s->win) != MPI_SUCCESS)
@@ -107,26 +115,33 @@ int sb_shm_create(sb_shm **out, const sb_ctx *ctx, size_t bytes)
     s->locked = !err;
     if (!err && bytes)
         memset(mine, 0, bytes);
+    /* the zeroing is published before the collective and seen after it */
+    if (!err)
+        err = sb_shm_sync(s);
     err = sb_ctx_agree(ctx, err);
+    if (!err)
+        err = sb_ctx_agree(ctx, sb_shm_sync(s));
     if (err) {
         sb_shm_destroy(s);
         return err;
     }
-    sb_shm_sync(s);
     *out = s;
     return 0;
 }
 
-void sb_shm_destroy(sb_shm *s)
+int sb_shm_destroy(sb_shm *s)
 {
     if (!s)
-        return;
-    if (s->locked)
-        MPI_Win_unlock_all(s->win);
-    if (s->win != MPI_WIN_NULL)
-        MPI_Win_free(&s->win);
+        return 0;
+    int err = 0;
+    if (s->locked && MPI_Win_unlock_all(s->win) != MPI_SUCCESS)
+        err = SB_EMPI;
+    /* freed even so: MPI_Win_free is collective over the node, whose other ranks call it */
+    if (s->win != MPI_WIN_NULL && MPI_Win_free(&s->win) != MPI_SUCCESS)
+        err = SB_EMPI;
     free(s->base);
     free(s);
+    return err;
 }
 
 void *sb_shm_segment(const sb_shm *s, int rank)
@@ -139,7 +154,7 @@ void *sb_shm_node_array(const sb_shm *s)
     return s->node;
 }
 
-void sb_shm_sync(sb_shm *s)
+int sb_shm_sync(sb_shm *s)
 {
-    MPI_Win_sync(s->win);
+    return MPI_Win_sync(s->win) == MPI_SUCCESS ? 0 : SB_EMPI;
 }

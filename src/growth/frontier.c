@@ -23,7 +23,8 @@ static int owner_of(const uint64_t *state, int nw, int size)
     return (int)(((unsigned __int128)sb_state_hash(state, nw) * (unsigned)size) >> 64);
 }
 
-static void frontier_free(frontier *f)
+/* Returns what freeing the exchange returned (this rank's verdict only). */
+static int frontier_free(frontier *f)
 {
     for (int g = 0; g < f->ngens && f->progs; g++)
         sb_genprog_free(&f->progs[g]);
@@ -35,7 +36,7 @@ static void frontier_free(frontier *f)
     for (int r = 0; r < f->nruns; r++)
         sb_sarr_free(&f->runs[r]);
     free(f->runs);
-    sb_xchg_destroy(f->x);
+    return sb_xchg_destroy(f->x);
 }
 
 static int frontier_init(frontier *f, const sb_growth_spec *spec, const sb_ctx *ctx)
@@ -49,20 +50,21 @@ static int frontier_init(frontier *f, const sb_growth_spec *spec, const sb_ctx *
     for (int i = 0; i < gs->m; i++)
         maxv = central[i] > maxv ? central[i] : maxv;
     int err = sb_codec_init(&f->codec, gs->m, maxv);
-    if (err)
-        return err;
     f->nw = f->codec.nw;
     f->ngens = gs->ngens;
     f->directed = !gs->inverse_closed;
-    f->progs = calloc((size_t)gs->ngens, sizeof *f->progs);
-    if (!f->progs)
-        return SB_ENOMEM;
+    f->progs = err ? NULL : calloc((size_t)gs->ngens, sizeof *f->progs);
+    if (!err && !f->progs)
+        err = SB_ENOMEM;
     for (int g = 0; g < gs->ngens && !err; g++)
         err = sb_genprog_compile(&f->codec, gs->perm + (size_t)g * gs->m, &f->progs[g]);
     sb_sarr_init(&f->prev, f->nw);
     sb_sarr_init(&f->cur, f->nw);
     sb_sarr_init(&f->next, f->nw);
     sb_sarr_init(&f->tmp, f->nw);
+    /* Creating the exchange is collective: a local failure is agreed first, so every rank
+     * creates it or none does. */
+    err = sb_ctx_agree(ctx, err);
     if (!err)
         err = sb_xchg_create(&f->x, ctx, (size_t)f->nw * sizeof(uint64_t), XCHG_STATES);
     if (!err) {
@@ -317,6 +319,6 @@ int sb_growth_frontier(const sb_growth_spec *spec, const sb_ctx *ctx, struct sb_
         result->exchange_seconds = st.seconds;
         result->exchange_bytes = st.bytes_remote;
     }
-    frontier_free(&f);
-    return err;
+    int freed = frontier_free(&f);
+    return sb_ctx_agree(ctx, err ? err : freed);
 }

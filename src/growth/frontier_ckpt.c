@@ -29,7 +29,7 @@ static int owner_of(const uint64_t *state, int nw, int size)
 static int refuse(const frontier *f, const struct sb_ckpt *ck, const char *why)
 {
     if (f->ctx->rank == 0)
-        fprintf(stderr, "symbatch: checkpoint '%s': %s\n", ck->path, why);
+        fprintf(f->ctx->err, "symbatch: checkpoint '%s': %s\n", ck->path, why);
     return SB_ECKPT;
 }
 

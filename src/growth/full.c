@@ -27,11 +27,15 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* The memory barrier of the node's windows.  It is local, so a failure waits in f->mpi_err
+ * for the next agreement rather than making this rank leave the others' collectives. */
 static void shm_sync(full *f)
 {
-    for (int i = 0; i < 3; i++)
-        if (f->shm[i])
-            sb_shm_sync(f->shm[i]);
+    for (int i = 0; i < 3; i++) {
+        int err = f->shm[i] ? sb_shm_sync(f->shm[i]) : 0;
+        if (err && !f->mpi_err)
+            f->mpi_err = err;
+    }
 }
 
 /* ---- ownership --------------------------------------------------------------------------- */
@@ -340,7 +344,7 @@ static int full_expand(void *engine, uint64_t *edges)
     if (!err)
         err = sb_xchg_error(f->x);
     shm_sync(f); /* publish marks in other blocks before the agreement ... */
-    err = sb_ctx_agree(f->ctx, err);
+    err = sb_ctx_agree(f->ctx, err ? err : f->mpi_err);
     shm_sync(f); /* ... and see theirs in this block after it */
     return err;
 }
@@ -458,8 +462,10 @@ static uint64_t full_bytes(void *engine)
 
 /* ---- setup ------------------------------------------------------------------------------- */
 
-static void full_free(full *f)
+/* Returns the first MPI failure of freeing (this rank's verdict only). */
+static int full_free(full *f)
 {
+    int err = 0, rc;
     for (int g = 0; g < f->ngens && f->progs; g++)
         sb_genprog_free(&f->progs[g]);
     free(f->progs);
@@ -467,14 +473,16 @@ static void full_free(full *f)
     free(f->rq);
     if (f->shared) {
         for (int i = 0; i < 3; i++)
-            sb_shm_destroy(f->shm[i]);
+            if ((rc = sb_shm_destroy(f->shm[i])) != 0 && !err)
+                err = rc;
     } else {
         if (f->nbits)
             munmap(f->nbits, f->bits_bytes);
         free(f->task_ctr); /* the start of the flags buffer */
         free(f->ndist);
     }
-    sb_xchg_destroy(f->x);
+    rc = sb_xchg_destroy(f->x);
+    return err ? err : rc;
 }
 
 static size_t align64(uint64_t n)
@@ -517,23 +525,33 @@ static int alloc_private(full *f, bool dist)
 }
 
 /* Whether this node's ranks are consecutive world ranks (then their blocks are one range of
- * states); the same answer on every rank. */
+ * states): returns 0 when they are, SB_ELIMIT when not, SB_EMPI; the same on every rank. */
 static int node_is_range(const full *f, int *first)
 {
     const sb_ctx *ctx = f->ctx;
-    int lo = ctx->rank, hi = ctx->rank;
-    MPI_Allreduce(&ctx->rank, &lo, 1, MPI_INT, MPI_MIN, ctx->node_comm);
-    MPI_Allreduce(&ctx->rank, &hi, 1, MPI_INT, MPI_MAX, ctx->node_comm);
-    int ok = hi - lo + 1 == ctx->node_size && ctx->rank - lo == ctx->node_rank, all = ok;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ctx->comm);
+    int lo = ctx->rank, hi = -ctx->rank, in[2] = {ctx->rank, -ctx->rank}, low[2];
+    /* The lowest and (negated) highest world rank of the node in one reduction. */
+    int err =
+        MPI_Allreduce(in, low, 2, MPI_INT, MPI_MIN, ctx->node_comm) == MPI_SUCCESS ? 0 : SB_EMPI;
+    if (!err) {
+        lo = low[0];
+        hi = -low[1];
+    }
+    bool ok = !err && hi - lo + 1 == ctx->node_size && ctx->rank - lo == ctx->node_rank;
     *first = lo;
-    return all;
+    err = sb_ctx_agree(ctx, err);
+    if (err)
+        return err;
+    err = sb_ctx_agree(ctx, ok ? 0 : SB_ELIMIT);
+    return err == SB_EPEER ? SB_ELIMIT : err;
 }
 
 static void drop_shared(full *f)
 {
     for (int i = 0; i < 3; i++) {
-        sb_shm_destroy(f->shm[i]);
+        int err = sb_shm_destroy(f->shm[i]);
+        if (err && !f->mpi_err)
+            f->mpi_err = err;
         f->shm[i] = NULL;
     }
     f->shared = false;
@@ -546,15 +564,15 @@ static int alloc_shared(full *f, bool dist)
 {
     const sb_ctx *ctx = f->ctx;
     const uint64_t N = f->space.size;
-    int first;
-    if (!node_is_range(f, &first))
-        return SB_ELIMIT;
+    int first, err = node_is_range(f, &first);
+    if (err)
+        return err;
     f->node_lo = f->block * (uint64_t)first;
     uint64_t hi = f->block * (uint64_t)(first + ctx->node_size);
     f->node_n = f->node_lo >= N ? 0 : (hi < N ? hi : N) - f->node_lo;
     f->nchunks = (f->node_n >> CHUNK_SHIFT) + 1;
     f->shared = true;
-    int err = sb_shm_create(&f->shm[0], ctx, f->count ? f->bits_bytes : 0);
+    err = sb_shm_create(&f->shm[0], ctx, f->count ? f->bits_bytes : 0);
     if (!err)
         err = sb_shm_create(&f->shm[1], ctx, ctx->node_rank == 0 ? flags_bytes(f) : 0);
     if (!err && dist)
@@ -584,8 +602,20 @@ static int alloc_arrays(full *f, const sb_growth_spec *spec, int err)
     if (err)
         return err;
     bool dist = spec->store_distances;
-    if (!(spec->shared_memory && ctx->size > 1 && ctx->node_size > 1) || alloc_shared(f, dist) != 0)
+    /* Shared arrays when asked for and some node has several ranks (asked so that every rank
+     * gives the same answer: node sizes may differ, and a rank alone on its node still takes
+     * part).  When they cannot be had, private ones (same verdict on every rank), unless MPI
+     * itself failed somewhere. */
+    if (spec->shared_memory && ctx->num_nodes < ctx->size) {
+        int rc = alloc_shared(f, dist);
+        err = sb_ctx_agree(ctx, rc == SB_EMPI || f->mpi_err ? SB_EMPI : 0);
+        if (err)
+            return err;
+        if (rc)
+            err = alloc_private(f, dist);
+    } else {
         err = alloc_private(f, dist);
+    }
     if (err)
         return err;
     f->bits = f->nbits + (f->lo - f->node_lo) / 32;
@@ -595,16 +625,19 @@ static int alloc_arrays(full *f, const sb_growth_spec *spec, int err)
     return 0;
 }
 
-void sb_full_flags_clear(full *f)
+int sb_full_flags_clear(full *f)
 {
+    int err = 0;
     shm_sync(f);
-    if (f->shared)
-        MPI_Barrier(f->ctx->node_comm); /* nobody still reads or sets a flag */
+    /* nobody still reads or sets a flag (both barriers are reached even after a failure) */
+    if (f->shared && MPI_Barrier(f->ctx->node_comm) != MPI_SUCCESS)
+        err = SB_EMPI;
     if (!f->shared || f->ctx->node_rank == 0)
         memset(f->nflags[0], 0, 3 * align64(f->nchunks));
     shm_sync(f);
-    if (f->shared)
-        MPI_Barrier(f->ctx->node_comm);
+    if (f->shared && MPI_Barrier(f->ctx->node_comm) != MPI_SUCCESS)
+        err = SB_EMPI;
+    return err ? err : f->mpi_err;
 }
 
 static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_growth_result *r)
@@ -647,9 +680,10 @@ static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_
     size_t items = f->shared && ctx->num_nodes == 1 ? 4096 : sb_full_xchg_items(f->block);
     if (!err)
         err = sb_xchg_create(&f->x, ctx, (size_t)f->item_bytes, items);
-    /* Pipelined rounds let a rank that finishes its batch early go on with the next one. */
+    /* Pipelined rounds let a rank that finishes its batch early go on with the next one
+     * (ctx->size is the same on every rank, so all ask alike, as they must). */
     if (!err && ctx->size > 1)
-        sb_xchg_set_pipelined(f->x, 1);
+        err = sb_xchg_set_pipelined(f->x, 1);
     if (err)
         return err;
     uint64_t root[SB_MAX_WORDS];
@@ -731,6 +765,6 @@ int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, struct sb_step
             free(d);
         }
     }
-    full_free(&f);
-    return err;
+    int freed = full_free(&f);
+    return sb_ctx_agree(ctx, err ? err : freed ? freed : f.mpi_err);
 }

@@ -60,7 +60,7 @@ int sb_full_save(void *engine, struct sb_ckpt *ck)
 static int refuse(const full *f, const struct sb_ckpt *ck, const char *why)
 {
     if (f->ctx->rank == 0)
-        fprintf(stderr, "symbatch: checkpoint '%s': %s\n", ck->path, why);
+        fprintf(f->ctx->err, "symbatch: checkpoint '%s': %s\n", ck->path, why);
     return SB_ECKPT;
 }
 
@@ -129,8 +129,9 @@ int sb_full_load(void *engine, struct sb_ckpt *ck)
         return err;
     /* full_init marked the root: start from an empty array and no flags. */
     memset(f->bits, 0, f->bits_bytes);
-    sb_full_flags_clear(f);
-    err = sb_ckpt_read(ck, "/full/bits", SB_CKPT_U8, bits_offset(f), bits_count(f), f->bits);
+    err = sb_ctx_agree(f->ctx, sb_full_flags_clear(f));
+    if (!err)
+        err = sb_ckpt_read(ck, "/full/bits", SB_CKPT_U8, bits_offset(f), bits_count(f), f->bits);
     if (!err && f->dist)
         err = sb_ckpt_read(ck, "/full/distances", SB_CKPT_U8, f->count ? f->lo : 0, f->count,
                            f->dist);

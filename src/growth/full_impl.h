@@ -57,6 +57,7 @@ typedef struct full {
     uint64_t expanded; /* states expanded in this layer */
     sb_unranker unranker;
     sb_shape *shapes; /* per generator; all generic unless one-word permutations */
+    int mpi_err;      /* a local MPI failure not agreed yet: folded into the next agreement */
 } full;
 
 /* Bit i*2 set for every 2-bit field of x equal to code. */
@@ -89,8 +90,9 @@ static inline size_t sb_full_xchg_items(uint64_t block)
     return (size_t)items;
 }
 
-/* Zeroes every chunk flag of the node (collective over the node when shared). */
-void sb_full_flags_clear(full *f);
+/* Zeroes every chunk flag of the node (collective over the node when shared).  Returns 0 or
+ * SB_EMPI on this rank only: agree on it. */
+int sb_full_flags_clear(full *f);
 
 /* Checkpoint hooks (full_ckpt.c): the 2-bit array, the distance table, the layer codes. */
 int sb_full_save(void *engine, struct sb_ckpt *ck);

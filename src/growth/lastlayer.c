@@ -117,7 +117,11 @@ int sb_topk_gather(sb_topk *t, const sb_ctx *ctx, uint8_t **rows, uint64_t *nrow
     err = sb_ctx_agree(ctx, err);
     if (err)
         goto done;
-    MPI_Gather(&mine, 1, MPI_INT, counts, 1, MPI_INT, 0, ctx->comm);
+    /* A failed collective fails on every rank that takes part: no agreement needed. */
+    if (MPI_Gather(&mine, 1, MPI_INT, counts, 1, MPI_INT, 0, ctx->comm) != MPI_SUCCESS) {
+        err = SB_EMPI;
+        goto done;
+    }
     if (ctx->rank == 0) {
         for (int r = 0; r < ctx->size; r++) {
             displs[r] = total;
@@ -130,9 +134,11 @@ int sb_topk_gather(sb_topk *t, const sb_ctx *ctx, uint8_t **rows, uint64_t *nrow
     err = sb_ctx_agree(ctx, err);
     if (err)
         goto done;
-    MPI_Gatherv(t->rows, mine, MPI_BYTE, all, counts, displs, MPI_BYTE, 0, ctx->comm);
+    int rc = MPI_Gatherv(t->rows, mine, MPI_BYTE, all, counts, displs, MPI_BYTE, 0, ctx->comm);
     uint64_t keep = 0;
-    if (ctx->rank == 0) {
+    if (rc != MPI_SUCCESS)
+        err = SB_EMPI;
+    if (ctx->rank == 0 && !err) {
         sb_topk best;
         err = sb_topk_init(&best, t->k, t->m);
         if (!err) {
@@ -148,8 +154,10 @@ int sb_topk_gather(sb_topk *t, const sb_ctx *ctx, uint8_t **rows, uint64_t *nrow
     err = sb_ctx_agree(ctx, err);
     if (err)
         goto done;
-    MPI_Bcast(&keep, 1, MPI_UINT64_T, 0, ctx->comm);
-    *nrows = keep;
+    if (MPI_Bcast(&keep, 1, MPI_UINT64_T, 0, ctx->comm) != MPI_SUCCESS)
+        err = SB_EMPI;
+    else
+        *nrows = keep;
 done:
     free(all);
     free(counts);

@@ -89,13 +89,28 @@ static void copy_file(const sb_ctx *ctx, const char *from, const char *to)
     MPI_Barrier(ctx->comm);
 }
 
-/* A sub-communicator of the first k ranks (k >= 1); *in says whether this rank is in it. */
+/* A sub-communicator of the first k ranks (k >= 1); *in says whether this rank is in it.  Under
+ * SB_TEST_NODES=K it has min(K, k) pseudo-nodes (more than its ranks would be refused). */
 static void sub_ctx(const sb_ctx *ctx, int k, sb_ctx *sub, MPI_Comm *comm, bool *in)
 {
     *in = ctx->rank < k;
     MPI_Comm_split(ctx->comm, *in ? 0 : MPI_UNDEFINED, ctx->rank, comm);
-    if (*in)
-        sb_ctx_init(sub, *comm);
+    if (!*in)
+        return;
+    const char *nodes = getenv(SB_TEST_NODES_ENV);
+    char keep[32] = "", clamped[32];
+    if (nodes) {
+        snprintf(keep, sizeof keep, "%s", nodes);
+        snprintf(clamped, sizeof clamped, "%d", atoi(keep) < k ? atoi(keep) : k);
+        setenv(SB_TEST_NODES_ENV, clamped, 1);
+    }
+    int rc = sb_ctx_init(sub, *comm);
+    if (nodes)
+        setenv(SB_TEST_NODES_ENV, keep, 1);
+    if (rc != 0) {
+        fprintf(stderr, "test_ckpt: sb_ctx_init of %d ranks returned %d\n", k, rc);
+        MPI_Abort(ctx->comm, 1);
+    }
 }
 
 static void sub_free(sb_ctx *sub, MPI_Comm *comm, bool in)
@@ -500,6 +515,56 @@ static void test_interval(const env *e)
     sb_genset_free(&spec.gens);
 }
 
+/* The multi-node paths (ctest runs this at 4 ranks as SB_TEST_NODES=2 and 4): the context sees
+ * the pseudo-nodes, full mode shares its blocks within a node and sends marks to the other
+ * nodes through the exchange (and only then), and the answer is the one of a single rank. */
+static void test_nodes(const env *e)
+{
+    const sb_ctx *ctx = e->ctx;
+    const char *nodes = getenv(SB_TEST_NODES_ENV);
+    if (nodes) {
+        int k = atoi(nodes), per = (ctx->size + k - 1) / k;
+        CHECK(e->mc, ctx->num_nodes == (ctx->size + per - 1) / per, "SB_TEST_NODES=%s: %d nodes",
+              nodes, ctx->num_nodes);
+    }
+    const gcase gc = {"lrx", 9, SB_MODE_FULL, 0, false, true};
+    sb_growth_spec spec;
+    make_spec(&spec, &gc);
+    sb_growth_result r;
+    memset(&r, 0, sizeof r);
+    sb_growth_progress prog = {.out = NULL};
+    CHECK(e->mc, sb_growth_full(&spec, ctx, &prog, &r) == 0, "nodes: full run");
+    CHECK(e->mc, r.shared_memory == (ctx->num_nodes < ctx->size),
+          "nodes: shared_memory %d, %d nodes", r.shared_memory, ctx->num_nodes);
+    uint64_t total = 0;
+    MPI_Allreduce(&r.exchange_bytes, &total, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
+    CHECK(e->mc, (total > 0) == (ctx->num_nodes > 1),
+          "nodes: %" PRIu64 " bytes exchanged on %d nodes", total, ctx->num_nodes);
+    /* (Not per rank: which rank of a node scans a task of the shared scan is a race.) */
+    /* the same layers as one rank alone */
+    uint64_t want[128] = {0};
+    int nwant = 0;
+    sb_ctx sub;
+    MPI_Comm comm;
+    bool in;
+    sub_ctx(ctx, 1, &sub, &comm, &in);
+    if (in) {
+        sb_growth_result one;
+        memset(&one, 0, sizeof one);
+        CHECK(e->mc, sb_growth_full(&spec, &sub, &prog, &one) == 0, "nodes: one-rank run");
+        nwant = one.nlayers < 128 ? one.nlayers : 128;
+        memcpy(want, one.layer_sizes, (size_t)nwant * sizeof *want);
+        sb_growth_result_free(&one);
+    }
+    sub_free(&sub, &comm, in);
+    MPI_Bcast(&nwant, 1, MPI_INT, 0, ctx->comm);
+    MPI_Bcast(want, 128, MPI_UINT64_T, 0, ctx->comm);
+    CHECK(e->mc, r.nlayers == nwant && !memcmp(r.layer_sizes, want, (size_t)nwant * sizeof *want),
+          "nodes: %d layers, one rank %d, or different sizes", r.nlayers, nwant);
+    sb_growth_result_free(&r);
+    sb_genset_free(&spec.gens);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -517,6 +582,7 @@ int main(int argc, char **argv)
     CHECK(&mc, e.dir[0] != '\0', "scratch folder");
 
     test_file_module(&e);
+    test_nodes(&e);
     const gcase cases[] = {
         {"lrx", 9, SB_MODE_FULL, 10, true, false},
         {"lrx", 9, SB_MODE_FULL, 12, true, true},
