@@ -532,8 +532,7 @@ static void test_nodes(const env *e)
     make_spec(&spec, &gc);
     sb_growth_result r;
     memset(&r, 0, sizeof r);
-    sb_growth_progress prog = {.out = NULL};
-    CHECK(e->mc, sb_growth_full(&spec, ctx, &prog, &r) == 0, "nodes: full run");
+    CHECK(e->mc, sb_growth_full(&spec, ctx, NULL, &r) == 0, "nodes: full run");
     CHECK(e->mc, r.shared_memory == (ctx->num_nodes < ctx->size),
           "nodes: shared_memory %d, %d nodes", r.shared_memory, ctx->num_nodes);
     uint64_t total = 0;
@@ -551,7 +550,7 @@ static void test_nodes(const env *e)
     if (in) {
         sb_growth_result one;
         memset(&one, 0, sizeof one);
-        CHECK(e->mc, sb_growth_full(&spec, &sub, &prog, &one) == 0, "nodes: one-rank run");
+        CHECK(e->mc, sb_growth_full(&spec, &sub, NULL, &one) == 0, "nodes: one-rank run");
         nwant = one.nlayers < 128 ? one.nlayers : 128;
         memcpy(want, one.layer_sizes, (size_t)nwant * sizeof *want);
         sb_growth_result_free(&one);
