@@ -286,7 +286,16 @@ int sb_cli_main(int argc, char **argv, MPI_Comm comm, FILE *out, FILE *err)
         return 0;
     }
     sb_ctx ctx;
-    if (sb_ctx_init(&ctx, comm) != 0) {
+    int init = sb_ctx_init(&ctx, comm);
+    if (init == SB_EINPUT) {
+        int size = 0;
+        MPI_Comm_size(comm, &size);
+        if (rank == 0)
+            fprintf(err, "symbatch: %s (a test-only setting) must be an integer from 1 to %d\n",
+                    SB_TEST_NODES_ENV, size);
+        return sb_exit_code(init);
+    }
+    if (init != 0) {
         if (rank == 0)
             fprintf(err, "symbatch: cannot set up MPI communicators\n");
         return 1;

@@ -50,6 +50,8 @@ check_contains "4 ranks as 1 node: JSON nodes" "$SB_OUT" '"nodes":1'
 check_contains "4 ranks as 1 node: nothing exchanged" "$SB_OUT" '"exchange_bytes_rank0":0'
 
 # A value that is not a node count is refused before any work, on every rank.
-expect_rc 1 env SB_TEST_NODES=5 timeout -k 10 "$SB_CLI_TIMEOUT" "$SB_MPIEXEC" -n 4 \
+expect_rc 2 env SB_TEST_NODES=5 timeout -k 10 "$SB_CLI_TIMEOUT" "$SB_MPIEXEC" -n 4 \
     "$SB_BINARY" run "$j" --force
+check_contains "SB_TEST_NODES=5 on 4 ranks: says why" "$SB_ERR" \
+    "SB_TEST_NODES (a test-only setting) must be an integer from 1 to 4"
 finish
