@@ -65,6 +65,10 @@ int sb_ckpt_create(sb_ckpt *ck, const sb_ctx *ctx, const char *path, int seq);
 /* Collective.  Closes the temporary file, makes it durable and renames it over <path>.  On
  * failure the temporary file is removed and <path> is untouched. */
 int sb_ckpt_commit(sb_ckpt *ck);
+/* Collective.  Reserves disk room for `bytes` of the file being written (rank 0), so that the
+ * writes that follow cannot run out of space half-way (Open MPI's collective writes do not
+ * always report a full disk).  SB_EIO with the sizes when the room is not there. */
+int sb_ckpt_reserve(sb_ckpt *ck, uint64_t bytes);
 /* Collective.  Closes and removes the temporary file. */
 void sb_ckpt_abort(sb_ckpt *ck);
 

@@ -38,6 +38,10 @@ typedef struct sb_provenance {
  * Refuses (SB_EEXIST) when final_path exists and !force.  prov may be NULL (kind "none"). */
 int sb_h5_create(sb_h5 *h, const sb_ctx *ctx, const sb_provenance *prov, const char *final_path,
                  bool force);
+/* Collective.  Reserves disk room for `bytes` more of the file (rank 0), so that a long run
+ * does not end with a result that cannot be written: SB_EIO, with a message naming the file,
+ * the size and the free space, when the room is not there.  Nothing is written. */
+int sb_h5_reserve(sb_h5 *h, uint64_t bytes);
 /* Collective.  Writes end time and exit status, closes, and renames the file into place. */
 int sb_h5_commit(sb_h5 *h, int exit_status);
 /* Collective.  Closes and removes the temporary file (after an error). */

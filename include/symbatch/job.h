@@ -139,6 +139,10 @@ struct sb_job_kind {
     /* May be NULL.  Collective, on --resume, before the fingerprint is compared: the kind may
      * adopt the checkpoint's engine (run->engine) or refuse with SB_ECKPT and a message. */
     int (*resume_prepare)(sb_run *run);
+    /* May be NULL.  The most bytes the result file will take when that is large (a distance
+     * table): sb_job_run reserves them on disk before the run starts, so that a run never
+     * computes for hours to find no room for its result. */
+    uint64_t (*output_bytes)(const sb_job *job, int engine);
     /* Collective: the science.  Computes run->result, calling the step controller (run->step)
      * at every step boundary; continues from run->step.resume when it is set. */
     int (*run)(sb_run *run);

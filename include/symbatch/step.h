@@ -73,6 +73,9 @@ typedef struct sb_step {
     const char *job_text;   /* recorded in the header (NULL: "") */
     sb_fingerprint fp;      /* recorded in the header; compared on resume */
     struct sb_ckpt *resume; /* open checkpoint to continue from, or NULL (the caller closes it) */
+    /* This rank's share of the next checkpoint, in bytes, as far as the kind knows (0: unknown):
+     * the room for a checkpoint is reserved before it is written. */
+    uint64_t ckpt_bytes_local;
     /* > 0: checkpoint and stop with SB_ESIGNAL once this step is done, as if a signal had come
      * (tests and tools that need a checkpoint at a given step). */
     int64_t stop_after;

@@ -250,8 +250,10 @@ static int next_layer(sb_step *step, sb_growth_result *r, loop_state *ls, uint64
         err = sb_ctx_agree(ctx, record_layer(r, *size, sb_now() - t));
     if (!err)
         err = progress(step, ctx, r, edges_sum);
-    if (!err && step)
+    if (!err && step) {
+        step->ckpt_bytes_local = ls->ops->ckpt_bytes ? ls->ops->ckpt_bytes(ls->engine) : 0;
         err = sb_step_boundary(step, r->nlayers - 1, save_layers, ls);
+    }
     return err;
 }
 

@@ -29,6 +29,8 @@ typedef struct sb_bfs_ops {
     int (*last_layer)(void *engine, uint64_t k, sb_growth_result *result);
     /* Bytes of state this rank holds (for the progress line). */
     uint64_t (*bytes_held)(void *engine);
+    /* Bytes this rank would write into a checkpoint now (its room is reserved first). */
+    uint64_t (*ckpt_bytes)(void *engine);
     /* Collective: write the engine's state into an open checkpoint, and restore it (possibly
      * on a different number of ranks).  Called at layer boundaries only. */
     int (*save)(void *engine, struct sb_ckpt *ck);

@@ -270,6 +270,17 @@ static uint64_t bytes_held(void *engine)
     return frontier_bytes(engine);
 }
 
+/* The layers a checkpoint holds: current, previous (undirected) and every earlier run
+ * (directed), whole states. */
+static uint64_t ckpt_bytes(void *engine)
+{
+    const frontier *f = engine;
+    uint64_t states = f->cur.n + f->prev.n;
+    for (int r = 0; r < f->nruns; r++)
+        states += f->runs[r].n;
+    return states * (uint64_t)f->nw * 8u;
+}
+
 /* Frontier mode holds sorted shares of a few layers plus candidates and a sort buffer: at
  * worst every state once (directed: all layers) with about 3x overhead for candidates and
  * radix-sort space.  An upper bound only, since layer sizes are unknown before the run. */
@@ -312,6 +323,7 @@ int sb_growth_frontier(const sb_growth_spec *spec, const sb_ctx *ctx, struct sb_
                                 .advance = advance_layer,
                                 .last_layer = last_layer,
                                 .bytes_held = bytes_held,
+                                .ckpt_bytes = ckpt_bytes,
                                 .save = sb_frontier_save,
                                 .load = sb_frontier_load};
         err = sb_bfs_drive(&ops, &f, spec, ctx, step, result);

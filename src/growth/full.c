@@ -741,6 +741,7 @@ int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, struct sb_step
                                 .advance = full_advance,
                                 .last_layer = full_last_layer,
                                 .bytes_held = full_bytes,
+                                .ckpt_bytes = full_bytes,
                                 .save = sb_full_save,
                                 .load = sb_full_load};
         err = sb_bfs_drive(&ops, &f, spec, ctx, step, result);

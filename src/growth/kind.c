@@ -192,6 +192,17 @@ static int write_growth(sb_h5 *h, const sb_growth_spec *spec, const sb_growth_re
     return err;
 }
 
+/* The large part of a result: the distance table, one byte per state of the space. */
+static uint64_t growth_output_bytes(const sb_job *job, int engine)
+{
+    const sb_growth_spec *spec = job->spec;
+    uint64_t bytes = (uint64_t)(spec->store_last_layer > 0 ? spec->store_last_layer : 0) *
+                     (uint64_t)spec->gens.m;
+    if (engine == SB_MODE_FULL && spec->store_distances)
+        bytes += (uint64_t)sb_growth_space_bound(spec);
+    return bytes;
+}
+
 static int growth_write(sb_run *run, sb_h5 *h)
 {
     return write_growth(h, run->job->spec, run->result);
@@ -311,6 +322,7 @@ const sb_job_kind sb_growth_kind = {
     .step_unit = "layer",
     .fingerprint = growth_fingerprint,
     .resume_prepare = growth_resume_prepare,
+    .output_bytes = growth_output_bytes,
     .run = growth_run,
     .write = growth_write,
     .summary_fields = growth_summary,

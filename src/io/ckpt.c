@@ -6,6 +6,7 @@
  * waiting inside HDF5.  The message of the failing rank travels to rank 0, which prints it. */
 #include "io/durable.h"
 #include "io/h5err.h"
+#include "io/h5op.h"
 #include "symbatch/ckpt.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
@@ -65,6 +66,9 @@ static int h5_fail(char *detail, int code, const char *what)
 {
     char inner[256] = "";
     sb_h5_innermost(inner, sizeof inner);
+    /* A failed MPI-IO write leaves HDF5's stack without the system's reason: errno has it. */
+    if (!inner[0] && (errno == ENOSPC || errno == EDQUOT || errno == EFBIG || errno == EIO))
+        snprintf(inner, sizeof inner, "%s", strerror(errno));
     snprintf(detail, DETAIL_MAX, "cannot %s%s%s", what, inner[0] ? ": " : "", inner);
     return code;
 }
@@ -414,17 +418,22 @@ int sb_ckpt_commit(sb_ckpt *ck)
     return rc;
 }
 
+int sb_ckpt_reserve(sb_ckpt *ck, uint64_t bytes)
+{
+    char detail[DETAIL_MAX] = "";
+    int local = ck->writing && ck->file > 0 ? 0 : SB_EINTERNAL;
+    if (!local && ck->ctx->rank == 0)
+        local = sb_io_reserve(ck->temp_path, bytes, detail, sizeof detail);
+    return agree(ck, local, detail);
+}
+
 void sb_ckpt_abort(sb_ckpt *ck)
 {
     if (!ck || !ck->ctx)
         return;
     sb_h5_quiet q = sb_h5_quiet_begin();
-    close_id(&ck->dxpl, H5Pclose);
-    close_id(&ck->file, H5Fclose);
-    if (ck->writing && ck->ctx->rank == 0)
-        unlink(ck->temp_path);
+    sb_io_discard(ck->ctx, &ck->file, &ck->dxpl, ck->writing ? ck->temp_path : NULL);
     ck->writing = false;
-    MPI_Barrier(ck->ctx->comm); /* nobody returns while the temporary file still exists */
     sb_h5_quiet_end(q);
 }
 
@@ -602,6 +611,7 @@ static int write_raw(sb_ckpt *ck, const char *name, tinfo t, uint64_t total, uin
         uint64_t lo = p * per, n = lo < count ? count - lo : 0;
         n = n < per ? n : per;
         void *buf = (unsigned char *)(uintptr_t)data + lo * t.size;
+        errno = 0; /* h5_fail reports it when HDF5 does not say why */
         int local = transfer(ck, dset, t.mem_type, offset + lo, n, buf, true);
         char what[300];
         snprintf(what, sizeof what, "write dataset '%s'", name);

@@ -1,12 +1,14 @@
 /* The durable collective file core (durable.h). */
 #include "io/durable.h"
 
+#include "symbatch/core.h"
 #include "symbatch/error.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 int sb_io_agree(const sb_ctx *ctx, int local, const char *detail, sb_verdict *v)
@@ -83,4 +85,47 @@ int sb_io_publish(const sb_ctx *ctx, const char *temp, const char *final, sb_ver
         return rc;
     int local = ctx->rank == 0 ? rename_durably(temp, final, detail, sizeof detail) : 0;
     return sb_io_agree(ctx, local, detail, v);
+}
+
+/* Bytes available to this user on the file system holding `folder` (0 when unknown). */
+static uint64_t free_bytes(const char *folder)
+{
+    struct statvfs fs;
+    if (statvfs(folder, &fs) != 0)
+        return 0;
+    return (uint64_t)fs.f_bavail * (uint64_t)fs.f_frsize;
+}
+
+static int no_room(const char *path, uint64_t bytes, int errnum, char *detail, size_t size)
+{
+    char folder[4200], need[32], have[32];
+    sb_io_folder_of(path, folder, sizeof folder);
+    sb_fmt_bytes(need, sizeof need, (double)bytes);
+    sb_fmt_bytes(have, sizeof have, (double)free_bytes(folder));
+    snprintf(detail, size, "it needs about %s but only %s are free on '%s' (%s)", need, have,
+             folder, strerror(errnum));
+    return SB_EIO;
+}
+
+int sb_io_reserve(const char *path, uint64_t bytes, char *detail, size_t size)
+{
+    if (bytes == 0)
+        return 0;
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) {
+        snprintf(detail, size, "cannot open '%s': %s", path, strerror(errno));
+        return SB_EIO;
+    }
+    int rc = 0;
+    if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) != 0) {
+        int e = errno;
+        char folder[4200];
+        sb_io_folder_of(path, folder, sizeof folder);
+        if (e == ENOSPC || e == EDQUOT || e == EFBIG)
+            rc = no_room(path, bytes, e, detail, size);
+        else if (free_bytes(folder) < bytes) /* cannot reserve here: at least look */
+            rc = no_room(path, bytes, ENOSPC, detail, size);
+    }
+    close(fd);
+    return rc;
 }

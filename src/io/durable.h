@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SB_IO_DETAIL 640
 
@@ -36,6 +37,12 @@ int sb_io_fsync_path(const char *path, bool folder, char *detail, size_t size);
 
 /* The folder that holds `path` ("." for a bare name). */
 void sb_io_folder_of(const char *path, char *buf, size_t size);
+
+/* Reserves `bytes` of disk blocks for the file at `path` without changing its size
+ * (fallocate with FALLOC_FL_KEEP_SIZE), so that writes into that room cannot run out of space
+ * later.  Where the file system cannot reserve, only checks the free space (statvfs).  Returns
+ * 0, or SB_EIO with "it needs about X but only Y are free on 'FOLDER'" in detail. */
+int sb_io_reserve(const char *path, uint64_t bytes, char *detail, size_t size);
 
 /* Collective: publishes a closed temporary file: fsync on every rank, agreement, rename by rank
  * 0 over `final`, folder fsync, agreement.  Returns the verdict's code; on failure v says why

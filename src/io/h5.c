@@ -7,6 +7,7 @@
  * failure instead, naming the file and the operation. */
 #include "io/durable.h"
 #include "io/h5err.h"
+#include "io/h5op.h"
 #include "symbatch/io.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
@@ -223,14 +224,6 @@ static int check_final(FILE *err, const char *path, bool force)
     return 0;
 }
 
-/* Rank 0 removes the temporary file; every rank forgets its name. */
-static void remove_temp(sb_h5 *h)
-{
-    if (h->ctx->rank == 0 && h->temp_path[0])
-        unlink(h->temp_path);
-    h->temp_path[0] = '\0';
-}
-
 int sb_h5_create(sb_h5 *h, const sb_ctx *ctx, const sb_provenance *prov, const char *final_path,
                  bool force)
 {
@@ -311,12 +304,8 @@ int sb_h5_create(sb_h5 *h, const sb_ctx *ctx, const sb_provenance *prov, const c
 
 done:
     if (rc) {
-        close_id(&h->dxpl, H5Pclose);
-        close_id(&h->file, H5Fclose);
-        if (attempted)
-            remove_temp(h);
+        sb_io_discard(ctx, &h->file, &h->dxpl, attempted ? h->temp_path : NULL);
         h->temp_path[0] = '\0';
-        MPI_Barrier(ctx->comm); /* nobody returns while the temporary file still exists */
     }
     close_id(&fapl, H5Pclose);
     free(hosts);
@@ -379,9 +368,7 @@ done:
     /* After a failure before the close the data is not complete: remove it.  A complete file
      * that could not be renamed is kept under its temporary name for the user to rescue. */
     if (rc && !closed) {
-        close_id(&h->dxpl, H5Pclose);
-        close_id(&h->file, H5Fclose);
-        remove_temp(h);
+        sb_io_discard(ctx, &h->file, &h->dxpl, h->temp_path);
     } else if (rc && ctx->rank == 0 && h->temp_path[0] && access(h->temp_path, F_OK) == 0) {
         fprintf(ctx->err, "symbatch: the complete results are kept in '%s'\n", h->temp_path);
     }
@@ -396,11 +383,25 @@ void sb_h5_abort(sb_h5 *h)
     if (!h || !h->ctx)
         return;
     sb_h5_quiet q = sb_h5_quiet_begin();
-    close_id(&h->dxpl, H5Pclose);
-    close_id(&h->file, H5Fclose);
-    remove_temp(h);
-    MPI_Barrier(h->ctx->comm); /* nobody returns while the temporary file still exists */
+    sb_io_discard(h->ctx, &h->file, &h->dxpl, h->temp_path);
+    h->temp_path[0] = '\0';
     sb_h5_quiet_end(q);
+}
+
+int sb_h5_reserve(sb_h5 *h, uint64_t bytes)
+{
+    if (!h || !h->ctx)
+        return SB_EINTERNAL;
+    op o = op_start(h, "reserve space for", NULL, NULL);
+    o.file = h->final_path;
+    int local = h->file > 0 ? 0 : SB_EINTERNAL;
+    if (!local && h->ctx->rank == 0)
+        local = sb_io_reserve(h->temp_path, bytes, o.detail, sizeof o.detail);
+    if (local == SB_EIO) {
+        size_t len = strlen(o.detail);
+        snprintf(o.detail + len, sizeof o.detail - len, "; nothing was computed or written");
+    }
+    return agree(&o, local);
 }
 
 /* ---- groups -------------------------------------------------------------------------------- */

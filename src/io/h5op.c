@@ -5,6 +5,7 @@
 #include "symbatch/error.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 int sb_io_op_agree(sb_io_op *o, int local)
 {
@@ -76,4 +77,21 @@ int sb_io_op_create_dset(sb_io_op *o, hid_t file, const char *path, hid_t type, 
     sb_io_close_id(&lcpl, H5Pclose);
     sb_io_close_id(&dcpl, H5Pclose);
     return rc;
+}
+
+void sb_io_discard(const sb_ctx *ctx, hid_t *file, hid_t *dxpl, const char *temp)
+{
+    const bool open = *file > 0;
+    if (open && ctx->rank == 0 && temp && temp[0] && truncate(temp, 0) != 0) {
+        /* nothing to give back, or no file: the close below says what it can */
+    }
+    if (open)
+        MPI_Barrier(ctx->comm); /* every rank closes a file whose room is back */
+    sb_io_close_id(dxpl, H5Pclose);
+    if (open && H5Fclose(*file) < 0 && H5Iis_valid(*file) > 0)
+        H5Fclose(*file); /* the first close may fail half-way; the id must not outlive us */
+    *file = H5I_INVALID_HID;
+    if (ctx->rank == 0 && temp && temp[0])
+        unlink(temp);
+    MPI_Barrier(ctx->comm); /* nobody returns while the temporary file still exists */
 }

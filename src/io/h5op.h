@@ -6,6 +6,7 @@
 #include "io/durable.h"
 
 #include <hdf5.h>
+#include <stdbool.h>
 
 typedef struct sb_io_op {
     const sb_ctx *ctx;
@@ -27,6 +28,11 @@ int sb_io_op_put_attr_str(sb_io_op *o, hid_t obj, const char *name, const char *
  * is written).  *dset is open on success. */
 int sb_io_op_create_dset(sb_io_op *o, hid_t file, const char *path, hid_t type, hid_t space,
                          const hsize_t *chunk, hid_t *dset);
+/* Collective: closes a temporary file that will not be kept and removes it (rank 0).  Its room
+ * is given back first (rank 0 truncates it): closing flushes HDF5's metadata, which on a full
+ * disk would fail and leave the file open inside HDF5, to crash MPI_Finalize later.  Returns
+ * when no rank holds the file open any more and it is gone. */
+void sb_io_discard(const sb_ctx *ctx, hid_t *file, hid_t *dxpl, const char *temp);
 /* Closes an id if it is open and marks it closed. */
 void sb_io_close_id(hid_t *id, herr_t (*closer)(hid_t));
 

@@ -87,6 +87,16 @@ static void remove_checkpoint(const sb_run *run)
                 run->ckpt_path);
 }
 
+/* Reserves the result's room on disk before any work (a full disk is found now, not after the
+ * computation), with a megabyte for metadata and the small datasets. */
+static int reserve_output(const sb_run *run, sb_h5 *h)
+{
+    const sb_job_kind *kind = run->job->kind;
+    if (!kind->output_bytes)
+        return 0;
+    return sb_h5_reserve(h, kind->output_bytes(run->job, run->engine) + ((uint64_t)1 << 20));
+}
+
 /* ---- the run -------------------------------------------------------------------------------- */
 
 static int setup(sb_run *run, const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts)
@@ -187,6 +197,8 @@ int sb_job_run(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts)
                                 .job_hash = job->text_hash};
     sb_h5 h;
     err = sb_h5_create(&h, ctx, &prov, run.output, opts->force);
+    if (!err && (err = reserve_output(&run, &h)) != 0)
+        sb_h5_abort(&h);
     if (err) {
         if (run.step.resume)
             sb_ckpt_close(&run.resume_ck);

@@ -149,12 +149,17 @@ static int write_checkpoint(sb_step *s, int64_t k, sb_step_save_fn save, void *a
 {
     const double t = sb_now();
     const sb_ctx *ctx = s->ctx;
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, want = 0;
+    if (MPI_Allreduce(&s->ckpt_bytes_local, &want, 1, MPI_UINT64_T, MPI_SUM, ctx->comm))
+        return SB_EMPI;
     sb_ckpt c;
     int err = save ? sb_ckpt_create(&c, ctx, s->path, s->written + 1) : SB_EINTERNAL;
     if (err)
         return err;
-    err = write_header(s, &c);
+    /* The payload, its checksums (8 bytes a MiB) and HDF5's metadata. */
+    err = sb_ckpt_reserve(&c, want ? want + want / 64 + ((uint64_t)1 << 20) : 0);
+    if (!err)
+        err = write_header(s, &c);
     if (!err)
         err = save(arg, &c);
     if (!err)
@@ -183,6 +188,17 @@ static int write_checkpoint(sb_step *s, int64_t k, sb_step_save_fn save, void *a
     return 0;
 }
 
+/* Collective: whether a failed checkpoint failed only for I/O on some rank (a full disk, a
+ * quota, a file system error) and nothing worse anywhere; the ranks that did not fail
+ * themselves see SB_EPEER. */
+static bool only_io_failed(const sb_ctx *ctx, int err)
+{
+    int worse = err && err != SB_EIO && err != SB_EHDF5 && err != SB_EPEER, any = 1;
+    if (MPI_Allreduce(&worse, &any, 1, MPI_INT, MPI_MAX, ctx->comm) != MPI_SUCCESS)
+        return false;
+    return err != 0 && !any;
+}
+
 static void test_delay(int ms)
 {
     if (ms <= 0)
@@ -208,6 +224,14 @@ int sb_step_boundary(sb_step *s, int64_t k, sb_step_save_fn save, void *arg)
         return 0;
     int err = write_checkpoint(s, k, save, arg);
     s->t_last = sb_now();
+    if (err && !stop && only_io_failed(ctx, err)) {
+        /* A periodic checkpoint is insurance, not the result: the run goes on, and tries again
+         * at the next interval (after a signal there is no next time: that fails the run). */
+        if (ctx->rank == 0)
+            fprintf(ctx->err, "symbatch: warning: the run goes on; next checkpoint try in %g s\n",
+                    s->every);
+        return 0;
+    }
     if (err || !stop)
         return err;
     s->stopped_by = all[0];

@@ -10,8 +10,9 @@
 #  - a truncated checkpoint and one with a flipped byte: exit 2, and nothing in the folder
 #    changed; a fresh run while a checkpoint exists: exit 2; a job whose n changed: exit 2;
 #    --resume without a checkpoint: exit 2;
-#  - a full disk while writing a checkpoint (test-only SB_FAULT_CKPT_ENOSPC): exit 1 naming the
-#    checkpoint, the previous checkpoint unchanged and still resumable.
+#  - a full disk while writing a checkpoint (test-only SB_FAULT_CKPT_ENOSPC): a periodic one is
+#    skipped with a warning and the run ends with the right result; after a signal, exit 1
+#    naming the checkpoint, the previous checkpoint unchanged and still resumable.
 # Small jobs are slowed down with the test-only SB_TEST_STEP_DELAY_MS so that a signal lands at
 # a known point.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -210,13 +211,36 @@ refused "resume without a checkpoint" full "nothing to resume from" \
 
 # --- a full disk while writing a checkpoint ----------------------------------------------
 
+# A periodic checkpoint that cannot be written is skipped with a warning: the run goes on and
+# its result is the uninterrupted run's.
 cp "$W/full.saved" "$W/full.h5.ckpt.h5"
-expect_rc 1 env SB_FAULT_CKPT_ENOSPC=1 SB_TEST_STEP_DELAY_MS=$DELAY_MS \
+expect_rc 0 env SB_FAULT_CKPT_ENOSPC=1 SB_TEST_STEP_DELAY_MS=$DELAY_MS \
     "$SB_MPIEXEC" -n 2 "$SB_BINARY" run "$W/full_every.yaml" --resume
-check_contains "disk full: names the checkpoint" "$SB_ERR" "checkpoint '$W/full.h5.ckpt.h5'"
-check_contains "disk full: says why" "$SB_ERR" "No space left on device"
+check_contains "disk full, periodic: names the checkpoint" "$SB_ERR" "checkpoint '$W/full.h5.ckpt.h5'"
+check_contains "disk full, periodic: says why" "$SB_ERR" "No space left on device"
+check_contains "disk full, periodic: goes on" "$SB_ERR" "warning: the run goes on"
+check_absent "disk full, periodic: no temporary checkpoint" "$W/full.h5.ckpt.h5.partial"
+same_result "disk full, periodic" "$W/full.ref.h5" "$W/full.h5"
+check_absent "disk full, periodic: checkpoint removed after success" "$W/full.h5.ckpt.h5"
+rm -f "$W/full.h5"
+
+# The checkpoint after a signal cannot be written: exit 1 naming it, the previous checkpoint
+# unchanged and still resumable.
+cp "$W/full.saved" "$W/full.h5.ckpt.h5"
+prefix=$W/nospace.run
+SB_FAULT_CKPT_ENOSPC=1 SB_TEST_STEP_DELAY_MS=$DELAY_MS "$SB_MPIEXEC" -n 2 "$SB_BINARY" run \
+    "$W/full.yaml" --resume >"$prefix.out" 2>"$prefix.err" </dev/null &
+mp=$!
+cleanup_hook "kill -9 $mp 2>/dev/null"
+wait_for "$prefix.err" '^layer +14 ' 60
+kill -s USR1 "$(rank_pids "$mp" | tail -n 1)"
+rc=0
+wait "$mp" || rc=$?
+check_eq "disk full after a signal: exit 1" 1 "$rc"
+check_contains "disk full after a signal: names the checkpoint" "$prefix.err" "checkpoint '$W/full.h5.ckpt.h5'"
+check_contains "disk full after a signal: says why" "$prefix.err" "No space left on device"
 cmp -s "$W/full.saved" "$W/full.h5.ckpt.h5" || fail "disk full: the previous checkpoint changed"
-pass "disk full: the previous checkpoint is unchanged"
+pass "disk full after a signal: the previous checkpoint is unchanged"
 check_absent "disk full: no temporary checkpoint" "$W/full.h5.ckpt.h5.partial"
 check_absent "disk full: no result" "$W/full.h5"
 resume_check "after a failed checkpoint write" 2 full "$W/full.ref.h5" "$W/full.saved"

@@ -459,6 +459,19 @@ static void check_abort(const sb_ctx *ctx, const char *dir)
     CHECK(!exists(path));
     CHECK(!exists(temp));
     sb_h5_abort(&h); /* twice: harmless */
+    CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);
+
+    /* No room for the result (an exabyte): refused before anything is written, every rank
+     * alike, and nothing left open or on disk. */
+    CHECK_RC(sb_h5_create(&h, ctx, NULL, path, false), 0);
+    int rc = sb_h5_reserve(&h, (uint64_t)1 << 60);
+    check_same(ctx, rc);
+    CHECK_RC(rc, SB_EIO);
+    CHECK_RC(sb_h5_reserve(&h, (uint64_t)1 << 20), 0);
+    sb_h5_abort(&h);
+    CHECK(!exists(path));
+    CHECK(!exists(temp));
+    CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);
 
     /* A commit after a failed write still works; kind is "none" without a job. */
     CHECK_RC(sb_h5_create(&h, ctx, NULL, path, false), 0);

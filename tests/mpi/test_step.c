@@ -11,6 +11,7 @@
 #include "symbatch/signals.h"
 #include "symbatch/step.h"
 
+#include <hdf5.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +121,12 @@ static void test_failed_save(mpicheck *mc, const sb_ctx *ctx, const char *path)
     CHECK(mc, sb_step_boundary(&s, 0, toy_save, &t) == 0, "first checkpoint");
     t.value = 100;
     t.fail_rank = ctx->size - 1;
+    /* periodic: a warning, and the run goes on */
     int rc = sb_step_boundary(&s, 1, toy_save, &t);
+    CHECK(mc, rc == 0 && s.written == 1, "failed periodic save: %d, %d written", rc, s.written);
+    /* at a stop: the run fails */
+    s.stop_after = 2;
+    rc = sb_step_boundary(&s, 2, toy_save, &t);
     CHECK(mc, rc == (ctx->rank == ctx->size - 1 ? SB_EIO : SB_EPEER), "failed save: %d", rc);
     sb_ckpt ck;
     uint64_t value = 0;
@@ -131,6 +137,34 @@ static void test_failed_save(mpicheck *mc, const sb_ctx *ctx, const char *path)
     char partial[600];
     snprintf(partial, sizeof partial, "%s.partial", path);
     CHECK(mc, access(partial, F_OK) != 0, "no temporary file left");
+    CHECK(mc, H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0, "failed save: HDF5 ids left open");
+    sb_ckpt_remove(ctx, path);
+}
+
+/* No room for a checkpoint (more than any disk holds): a periodic one is skipped with a warning
+ * and the run goes on; the previous checkpoint stays; nothing is left open or on disk. */
+static void test_no_room(mpicheck *mc, const sb_ctx *ctx, const char *path)
+{
+    sb_step s = make_step(ctx, path);
+    s.every = 1e-9;
+    toy t = {ctx, 7, -1};
+    CHECK(mc, sb_step_boundary(&s, 0, toy_save, &t) == 0, "first checkpoint");
+    s.ckpt_bytes_local = (uint64_t)1 << 60; /* an exabyte per rank */
+    t.value = 8;
+    CHECK(mc, sb_step_boundary(&s, 1, toy_save, &t) == 0 && s.written == 1,
+          "no room, periodic: the run goes on, %d written", s.written);
+    CHECK(mc, H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0, "no room: HDF5 ids left open");
+    s.stop_after = 2;
+    CHECK(mc, sb_step_boundary(&s, 2, toy_save, &t) == SB_EIO, "no room at a stop: SB_EIO");
+    sb_ckpt ck;
+    uint64_t value = 0;
+    CHECK(mc, sb_ckpt_open(&ck, ctx, path) == 0, "the previous checkpoint opens");
+    CHECK(mc, sb_ckpt_read(&ck, "/toy/value", SB_CKPT_U64, 0, 1, &value) == 0 && value == 7,
+          "the previous checkpoint is intact: %llu", (unsigned long long)value);
+    sb_ckpt_close(&ck);
+    char partial[600];
+    snprintf(partial, sizeof partial, "%s.partial", path);
+    CHECK(mc, access(partial, F_OK) != 0, "no room: no temporary file left");
     sb_ckpt_remove(ctx, path);
 }
 
@@ -213,6 +247,7 @@ int main(int argc, char **argv)
     test_stop_and_header(&mc, &ctx, path);
     test_interval(&mc, &ctx, path);
     test_failed_save(&mc, &ctx, path);
+    test_no_room(&mc, &ctx, path);
     test_signal(&mc, &ctx, path);
     test_progress(&mc, &ctx);
     test_timers(&mc, &ctx);
