@@ -14,6 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The most bytes a name derived from an output name adds to it: "<output>.ckpt.h5.partial". */
+#define SB_OUTPUT_SUFFIX_MAX 16
+
 typedef struct sb_h5 {
     hid_t file;
     hid_t dxpl; /* collective transfer property list */

@@ -6,6 +6,7 @@
 #include "symbatch/job.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,6 +430,36 @@ static void parent_folder(const char *output, char *buf, size_t size)
         *slash = '\0';
 }
 
+/* The run writes files beside the output whose names add SB_OUTPUT_SUFFIX_MAX bytes to its name
+ * (<output>.ckpt.h5.partial): they must fit the file system's limits as well, or the first
+ * checkpoint would fail hours into a run. */
+static int check_name_room(const char *file, const char *output, const char *folder,
+                           sb_diag *diag)
+{
+    const char *slash = strrchr(output, '/');
+    const char *base = slash ? slash + 1 : output;
+    long name_max = pathconf(folder, _PC_NAME_MAX);
+    if (name_max <= 0)
+        name_max = 255;
+    size_t name = strlen(base), path = strlen(output);
+    if (name + SB_OUTPUT_SUFFIX_MAX > (size_t)name_max) {
+        sb_diag_add(diag,
+                    "%s: output: the file name is %zu bytes; the run also writes "
+                    "'<name>.ckpt.h5.partial' beside it, so the name may have at most %ld bytes "
+                    "on this file system (its limit is %ld)",
+                    file, name, name_max - SB_OUTPUT_SUFFIX_MAX, name_max);
+        return SB_EINPUT;
+    }
+    if (path + SB_OUTPUT_SUFFIX_MAX >= PATH_MAX) {
+        sb_diag_add(diag,
+                    "%s: output: the path is %zu bytes; with '.ckpt.h5.partial' it would pass "
+                    "the system's limit of %d bytes: use a shorter path",
+                    file, path, PATH_MAX - 1);
+        return SB_EINPUT;
+    }
+    return 0;
+}
+
 static int check_output_local(const char *file, const char *output, bool force, sb_diag *diag)
 {
     if (!output || !*output) {
@@ -459,7 +490,7 @@ static int check_output_local(const char *file, const char *output, bool force, 
         sb_diag_add(diag, "%s: output folder '%s' is not writable", file, folder);
         return SB_EINPUT;
     }
-    return 0;
+    return check_name_room(file, output, folder, diag);
 }
 
 int sb_job_check_output(const sb_job *job, const char *output, bool force, const sb_ctx *ctx,
