@@ -80,10 +80,12 @@ typedef struct sb_step {
      * (tests and tools that need a checkpoint at a given step). */
     int64_t stop_after;
     /* Clocks. */
-    double t_start;  /* when this process's run started */
-    double t_last;   /* last checkpoint (or the start) */
-    int64_t t0_step; /* the step this process started at (0, or the resumed one), for ETAs */
-    int delay_ms;    /* test-only: SB_TEST_STEP_DELAY_MS (see step.c) */
+    double t_start;       /* when this process's run started */
+    double t_last;        /* last checkpoint (or the start) */
+    int64_t t0_step;      /* the step this process started at (0, or the resumed one), for ETAs */
+    int delay_ms;         /* test-only: SB_TEST_STEP_DELAY_MS (see step.c) */
+    double t_printed;     /* rank 0: when the last progress line was printed */
+    int64_t printed_step; /* the step of that line (-1: none) */
     /* Filled by the run: */
     int written;          /* checkpoints written */
     int stopped_by;       /* signal that stopped the run (0: none) */
@@ -106,8 +108,11 @@ void sb_step_init(sb_step *s, const sb_ctx *ctx, const char *kind, const char *u
 int sb_step_boundary(sb_step *s, int64_t k, sb_step_save_fn save, void *arg);
 
 /* Collective (when s->show): rank 0 prints "<unit> k  <fields>  mem/rank M  elapsed E s" and,
- * when the total is known, "  ETA T s to <unit> N"; fields is the kind's text (rank 0's). */
-int sb_step_progress(sb_step *s, int64_t k, const char *fields);
+ * when the total is known, "  ETA T s to <unit> N"; fields is the kind's text (rank 0's).
+ * Lines come at most about once a second (the first step always; a step that took longer
+ * always), so that a fast run does not flood the log; `last` prints the final step whatever
+ * the clock says (nothing when that step was printed already). */
+int sb_step_progress(sb_step *s, int64_t k, const char *fields, bool last);
 
 /* Rank 0 prints one line of `fmt` on the progress stream (when shown). */
 void sb_step_note(const sb_step *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -40,7 +40,7 @@ static int record_layer(sb_growth_result *r, uint64_t size, double seconds)
 
 /* The growth fields of the progress line (the step controller adds memory and times). */
 static int progress(sb_step *step, const sb_ctx *ctx, const sb_growth_result *r,
-                    uint64_t edges_layer)
+                    uint64_t edges_layer, bool last)
 {
     if (!step)
         return 0;
@@ -52,7 +52,7 @@ static int progress(sb_step *step, const sb_ctx *ctx, const sb_growth_result *r,
     snprintf(fields, sizeof fields,
              "size %15" PRIu64 "  total %15" PRIu64 "  %9.3g states/s  %9.3g edges/s/rank",
              r->layer_sizes[k], r->num_states, rate, erate);
-    return sb_step_progress(step, k, fields);
+    return sb_step_progress(step, k, fields, last);
 }
 
 static int sum_u64(const sb_ctx *ctx, uint64_t local, uint64_t *sum)
@@ -102,6 +102,7 @@ typedef struct loop_state {
     const sb_ctx *ctx;
     const sb_growth_result *r;
     uint64_t edges_local; /* generator applications of this rank (rank 0: plus the resumed) */
+    uint64_t edges_layer; /* generator applications of the last layer, all ranks */
     double prior_seconds; /* BFS seconds before the resume */
     double t0;            /* when this process's loop started */
 } loop_state;
@@ -221,7 +222,7 @@ static int first_layer(sb_step *step, sb_growth_result *r, const loop_state *ls)
     if (!err)
         err = sb_ctx_agree(ls->ctx, record_layer(r, size, sb_now() - ls->t0));
     if (!err)
-        err = progress(step, ls->ctx, r, 0);
+        err = progress(step, ls->ctx, r, 0, false);
     return err;
 }
 
@@ -248,8 +249,9 @@ static int next_layer(sb_step *step, sb_growth_result *r, loop_state *ls, uint64
         sb_step_time(step, "advance", sb_now() - ta);
     if (!err)
         err = sb_ctx_agree(ctx, record_layer(r, *size, sb_now() - t));
+    ls->edges_layer = edges_sum;
     if (!err)
-        err = progress(step, ctx, r, edges_sum);
+        err = progress(step, ctx, r, edges_sum, false);
     if (!err && step) {
         step->ckpt_bytes_local = ls->ops->ckpt_bytes ? ls->ops->ckpt_bytes(ls->engine) : 0;
         err = sb_step_boundary(step, r->nlayers - 1, save_layers, ls);
@@ -262,9 +264,11 @@ static int finish(sb_step *step, const sb_growth_spec *spec, sb_growth_result *r
                   const loop_state *ls, const char *stop)
 {
     const sb_ctx *ctx = ls->ctx;
+    int err = progress(step, ctx, r, ls->edges_layer, true); /* the last layer's line */
     r->completed = stop == NULL;
     snprintf(r->stop_reason, sizeof r->stop_reason, "%s", stop ? stop : "complete");
-    int err = sum_u64(ctx, ls->edges_local, &r->edges);
+    if (!err)
+        err = sum_u64(ctx, ls->edges_local, &r->edges);
     double t = sb_now();
     if (!err)
         err = ls->ops->last_layer(ls->engine, (uint64_t)spec->store_last_layer, r);

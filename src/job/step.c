@@ -40,6 +40,7 @@ void sb_step_init(sb_step *s, const sb_ctx *ctx, const char *kind, const char *u
     s->unit = unit;
     s->total = -1;
     s->resumed_step = -1;
+    s->printed_step = -1;
     s->t_start = s->t_last = sb_now();
     const char *delay = getenv(STEP_DELAY_ENV);
     s->delay_ms = delay ? atoi(delay) : 0;
@@ -102,15 +103,24 @@ int sb_step_timer_stats(const sb_step *s, sb_timer_stats *out)
 
 /* ---- progress ------------------------------------------------------------------------------- */
 
-int sb_step_progress(sb_step *s, int64_t k, const char *fields)
+/* Seconds between progress lines, unless a step takes longer. */
+#define PROGRESS_EVERY 1.0
+
+int sb_step_progress(sb_step *s, int64_t k, const char *fields, bool last)
 {
     if (!s || !s->show)
         return 0;
     uint64_t rss = sb_mem_rss(), rss_max = 0;
     if (MPI_Allreduce(&rss, &rss_max, 1, MPI_UINT64_T, MPI_MAX, s->ctx->comm) != MPI_SUCCESS)
         return SB_EMPI;
-    if (s->ctx->rank != 0 || !s->out)
+    if (s->ctx->rank != 0 || !s->out || k == s->printed_step)
         return 0;
+    const double now = sb_now();
+    /* Tests that slow steps down (SB_TEST_STEP_DELAY_MS) wait for the line of a given step. */
+    if (!last && s->printed_step >= 0 && now - s->t_printed < PROGRESS_EVERY && s->delay_ms <= 0)
+        return 0;
+    s->t_printed = now;
+    s->printed_step = k;
     const double elapsed = sb_now() - s->t_start;
     char mem[32], eta[96] = "";
     sb_fmt_bytes(mem, sizeof mem, (double)rss_max);

@@ -195,13 +195,26 @@ static void test_progress(mpicheck *mc, const sb_ctx *ctx)
     s.show = true;
     s.out = out;
     s.total = 5;
-    for (int64_t k = 0; k < 5; k++)
-        CHECK(mc, sb_step_progress(&s, k, "loss 0.5") == 0, "progress %lld", (long long)k);
+    /* at most one line a second: steps 1..3 come within a second of step 0 and are not shown,
+     * unless `last` asks */
+    for (int64_t k = 0; k < 4; k++)
+        CHECK(mc, sb_step_progress(&s, k, "loss 0.5", false) == 0, "progress %lld", (long long)k);
+    s.t_printed -= 2.0;             /* as if two seconds had passed */
+    for (int64_t k = 0; k < 3; k++) /* step 2 is shown; 0 was shown already */
+        CHECK(mc, sb_step_progress(&s, 2, "loss 0.5", false) == 0, "progress 2");
+    CHECK(mc, sb_step_progress(&s, 3, "loss 0.5", true) == 0, "progress 3, last");
+    CHECK(mc, sb_step_progress(&s, 3, "loss 0.5", true) == 0, "progress 3 again");
     s.total = -1;
-    CHECK(mc, sb_step_progress(&s, 5, "loss 0.25") == 0, "progress without a total");
+    CHECK(mc, sb_step_progress(&s, 5, "loss 0.25", true) == 0, "progress without a total");
     if (out) {
         fclose(out);
         CHECK(mc, strstr(text, "update    2  loss 0.5  mem/rank") != NULL, "line: %s", text);
+        CHECK(mc, strstr(text, "update    0  ") && !strstr(text, "update    1  "), "throttled: %s",
+              text);
+        int lines = 0;
+        for (const char *p = text; (p = strchr(p, '\n')); p++)
+            lines++;
+        CHECK(mc, lines == 4, "4 lines (steps 0, 2, 3 and 5): %s", text);
         CHECK(mc, strstr(text, "ETA ") && strstr(text, " s to update 4\n"),
               "an ETA with a total: %s", text);
         const char *last = strstr(text, "update    5  loss 0.25");
