@@ -45,29 +45,6 @@ job kill lrx 11 frontier 1
 job full_every lrx 10 full 0.2 true full
 job full_n9 lrx 9 full 0 true full
 
-# rank_pids PID: the symbatch processes below PID (the ranks of an mpirun).
-rank_pids() {
-    local pids=$1 all
-    all=$(ps -e -o pid=,ppid=,comm=)
-    for _ in 1 2 3 4; do
-        pids="$pids $(echo "$all" | awk -v p=" $pids " 'index(p, " " $2 " ") { print $1 }' |
-            tr '\n' ' ')"
-    done
-    echo "$all" | awk -v p=" $pids " 'index(p, " " $1 " ") && $3 == "symbatch" { print $1 }' |
-        sort -u
-}
-
-# wait_for FILE ERE SECONDS: waits until a line of FILE matches.
-wait_for() {
-    local i
-    for ((i = 0; i < $3 * 20; i++)); do
-        grep -qE -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    fail "waited $3 s for /$2/ in $1
-$(show_file "$(basename "$1")" "$1")"
-}
-
 # interrupt NAME SIGNAL WHEN-ERE: starts `mpirun -n 2 symbatch run NAME.yaml` in the background,
 # waits for a progress line matching WHEN-ERE, sends SIGNAL to the last rank, waits; the exit
 # status goes to $W/NAME.run.rc.
