@@ -4,6 +4,7 @@
 #include "symbatch/core.h"
 #include "symbatch/error.h"
 #include "symbatch/json.h"
+#include "symbatch/lock.h"
 #include "symbatch/signals.h"
 
 #include <stdarg.h>
@@ -99,6 +100,11 @@ static int reserve_output(const sb_run *run, sb_h5 *h)
 
 /* ---- the run -------------------------------------------------------------------------------- */
 
+static const char *output_of(const sb_job *job, const sb_run_opts *opts)
+{
+    return opts->output_override ? opts->output_override : job->output;
+}
+
 static int setup(sb_run *run, const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts)
 {
     memset(run, 0, sizeof *run);
@@ -107,7 +113,7 @@ static int setup(sb_run *run, const sb_job *job, const sb_ctx *ctx, const sb_run
     run->opts = opts;
     run->estimate = opts->estimate;
     run->engine = opts->estimate ? opts->estimate->engine : 0;
-    run->output = opts->output_override ? opts->output_override : job->output;
+    run->output = output_of(job, opts);
     if (sb_ckpt_path(run->ckpt_path, sizeof run->ckpt_path, run->output))
         return SB_EINPUT;
     sb_step *s = &run->step;
@@ -183,7 +189,8 @@ static void print_summary(const sb_run *run, const sb_timer_stats *ts)
     sb_json_finish(&j);
 }
 
-int sb_job_run(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts)
+/* sb_job_run, under the output's lock. */
+static int run_locked(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts)
 {
     sb_run run;
     int err = setup(&run, job, ctx, opts);
@@ -221,5 +228,19 @@ int sb_job_run(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts)
     if (!err)
         print_summary(&run, &ts);
     job->kind->result_free(&run);
+    return err;
+}
+
+/* The lock comes first: before the checkpoint is looked at (so --force cannot remove one that
+ * another run is writing) and before a leftover temporary file is taken for a dead run's. */
+int sb_job_run(const sb_job *job, const sb_ctx *ctx, const sb_run_opts *opts)
+{
+    sb_lock lock;
+    int err = sb_lock_take(&lock, ctx, output_of(job, opts));
+    if (!err)
+        err = sb_lock_remove_leftovers(&lock);
+    if (!err)
+        err = run_locked(job, ctx, opts);
+    sb_lock_release(&lock);
     return err;
 }
