@@ -20,7 +20,8 @@
     X(SB_ELIMIT, -9, 1, "internal limit exceeded")                                                 \
     X(SB_EPEER, -10, 1, "another rank failed")                                                     \
     X(SB_ESIGNAL, -11, 75, "stopped by a signal after writing a checkpoint")                       \
-    X(SB_EINTERNAL, -12, 1, "internal error")
+    X(SB_EINTERNAL, -12, 1, "internal error")                                                      \
+    X(SB_EBUSY, -13, 2, "output in use by another run")
 
 typedef enum {
 #define SB_ERR_ENUM(name, value, exitcode, msg) name = value,

@@ -109,7 +109,7 @@ static int refuse_held(const sb_lock *lk, int fd, char *detail, size_t size)
                  "run that died leaves its lock file behind: if that run is gone, remove '%s'",
                  lk->output, who, lk->path, lk->path);
     }
-    return SB_EINPUT;
+    return SB_EBUSY;
 }
 
 /* One attempt with the file just opened (`created`: by this open, exclusively).  Returns 0

@@ -1,6 +1,6 @@
 /* The output lock (lock.h), at whatever number of ranks mpiexec gives (ctest: 1, 2 and 4).
  *
- * A second take of a held lock is refused with SB_EINPUT on every rank (not SB_EPEER on all
+ * A second take of a held lock is refused with SB_EBUSY on every rank (not SB_EPEER on all
  * but rank 0), naming this host and process; release removes the file, and a lock file that
  * nobody holds is taken over.  A lock file replaced by hand while held is left alone at
  * release.  Leftover temporary files are removed with a message, and absent ones say nothing.
@@ -75,7 +75,7 @@ static void test_second_refused(env *e)
     CHECK(mc, sb_lock_take(&a, &e->ctx, e->out) == 0, "first take");
     CHECK(mc, exists(e, e->lock), "lock file while held");
     int rc = sb_lock_take(&b, &e->ctx, e->out);
-    CHECK(mc, rc == SB_EINPUT, "second take: %s on every rank", sb_err_name(rc));
+    CHECK(mc, rc == SB_EBUSY, "second take: %s on every rank", sb_err_name(rc));
     take_log(e, log, sizeof log);
     snprintf(want, sizeof want, "is in use by another run (host %s, pid %ld, since ", host,
              (long)getpid());
@@ -141,7 +141,7 @@ static void test_no_flock(env *e)
     snprintf(want, sizeof want, "if that run is gone, remove '%s'", e->lock);
     CHECK(mc, sb_lock_take(&a, &e->ctx, e->out) == 0, "no flock: first take");
     int rc = sb_lock_take(&b, &e->ctx, e->out);
-    CHECK(mc, rc == SB_EINPUT, "no flock: second take: %s", sb_err_name(rc));
+    CHECK(mc, rc == SB_EBUSY, "no flock: second take: %s", sb_err_name(rc));
     take_log(e, log, sizeof log);
     CHECK(mc, e->ctx.rank != 0 || strstr(log, want), "no flock: how to remove it: %s", log);
     sb_lock_release(&a);
@@ -149,7 +149,7 @@ static void test_no_flock(env *e)
     CHECK(mc, !exists(e, e->lock), "no flock: release removes the lock file");
     put_file(e, e->lock, "deadhost 4194999 2020-01-01T00:00:00Z\n");
     rc = sb_lock_take(&b, &e->ctx, e->out);
-    CHECK(mc, rc == SB_EINPUT, "no flock: a file left behind blocks: %s", sb_err_name(rc));
+    CHECK(mc, rc == SB_EBUSY, "no flock: a file left behind blocks: %s", sb_err_name(rc));
     take_log(e, log, sizeof log);
     CHECK(mc, e->ctx.rank != 0 || strstr(log, "host deadhost, pid 4194999"), "names it: %s", log);
     CHECK(mc, exists(e, e->lock), "no flock: a refused take leaves the file");
