@@ -553,10 +553,9 @@ static void fits_text(const sb_mem_estimate *est, const sb_ctx *ctx, uint64_t bu
     char node_mem[32];
     sb_fmt_bytes(node_mem, sizeof node_mem, per_rank * (double)on_node);
     snprintf(buf, size,
-             "it would fit on %llu ranks (%llu node%s of %llu ranks like this one, %s "
-             "per node)",
+             "it would fit on %llu ranks (%llu node%s of %llu rank%s like this one, %s per node)",
              (unsigned long long)ranks, (unsigned long long)nodes, nodes == 1 ? "" : "s",
-             (unsigned long long)on_node, node_mem);
+             (unsigned long long)on_node, on_node == 1 ? "" : "s", node_mem);
 }
 
 /* Rank 0: the refusal of a job over the budget, with what would fit. */
