@@ -11,6 +11,7 @@
 #include "symbatch/run.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -43,6 +44,23 @@ static const char usage_text[] =
     "exit codes: 0 done, 1 runtime failure, 2 bad input (nothing written),\n"
     "            75 checkpointed after a signal (resubmit with --resume)\n";
 
+/* Prints one message to err (nothing when err is NULL), with the bytes of user-given text that
+ * are not valid UTF-8 written as \\xNN (sb_diag's escaping). */
+static void say(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(FILE *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    sb_diag d;
+    sb_diag_init(&d);
+    va_list ap;
+    va_start(ap, fmt);
+    sb_diag_vadd(&d, fmt, ap);
+    va_end(ap);
+    fputs(sb_diag_text(&d), err);
+    sb_diag_free(&d);
+}
+
 /* Problems are printed by rank 0 only (err is NULL elsewhere). */
 static int parse_args(int argc, char **argv, cli_args *a, FILE *err)
 {
@@ -52,7 +70,7 @@ static int parse_args(int argc, char **argv, cli_args *a, FILE *err)
         if (strcmp(s, "--output") == 0 || strcmp(s, "-o") == 0) {
             if (++i >= argc) {
                 if (err)
-                    fprintf(err, "symbatch: %s needs a path\n", s);
+                    say(err, "symbatch: %s needs a path", s);
                 return SB_EINPUT;
             }
             a->opts.output_override = argv[i];
@@ -70,7 +88,7 @@ static int parse_args(int argc, char **argv, cli_args *a, FILE *err)
             /* (no option starts with a digit: "-5" is a bad number for `generators`, refused
              * there with the family's range) */
             if (err)
-                fprintf(err, "symbatch: unknown option '%s' (see symbatch --help)\n", s);
+                say(err, "symbatch: unknown option '%s' (see symbatch --help)", s);
             return SB_EINPUT;
         } else if (!a->verb) {
             a->verb = s;
@@ -80,7 +98,7 @@ static int parse_args(int argc, char **argv, cli_args *a, FILE *err)
             a->extra[a->nextra++] = s;
         } else {
             if (err)
-                fprintf(err, "symbatch: unexpected argument '%s'\n", s);
+                say(err, "symbatch: unexpected argument '%s'", s);
             return SB_EINPUT;
         }
     }
@@ -109,7 +127,7 @@ static int load_checked(const cli_args *a, const sb_ctx *ctx, sb_job *job, sb_me
     if (rc && ctx->rank == 0) {
         fputs(sb_diag_text(&diag), err);
         if (diag.count == 0)
-            fprintf(err, "symbatch: %s: %s\n", a->file, sb_strerror(rc));
+            say(err, "symbatch: %s: %s", a->file, sb_strerror(rc));
     }
     sb_diag_free(&diag);
     return rc;
@@ -136,16 +154,15 @@ static void note_existing(const cli_args *a, const sb_job *job, FILE *err)
     char ckpt[4200];
     struct stat st;
     if (stat(output, &st) == 0 && !a->opts.force)
-        fprintf(err, "symbatch: note: output '%s' exists: run will refuse it without --force\n",
-                output);
+        say(err, "symbatch: note: output '%s' exists: run will refuse it without --force", output);
     else if (stat(output, &st) == 0)
-        fprintf(err, "symbatch: note: output '%s' exists: run --force will replace it\n", output);
+        say(err, "symbatch: note: output '%s' exists: run --force will replace it", output);
     if (sb_ckpt_path(ckpt, sizeof ckpt, output) == 0 && stat(ckpt, &st) == 0 && !a->opts.force &&
         !a->opts.resume)
-        fprintf(err,
-                "symbatch: warning: checkpoint '%s' exists: run will refuse to start without "
-                "--resume (continue from it) or --force (start over)\n",
-                ckpt);
+        say(err,
+            "symbatch: warning: checkpoint '%s' exists: run will refuse to start without "
+            "--resume (continue from it) or --force (start over)",
+            ckpt);
 }
 
 static int cmd_validate(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
@@ -183,7 +200,7 @@ static int cmd_run(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
     opts.estimate = &est;
     rc = sb_job_run(&job, ctx, &opts);
     if (rc && ctx->rank == 0)
-        fprintf(err, "symbatch: %s: %s\n", a->file, sb_strerror(rc));
+        say(err, "symbatch: %s: %s", a->file, sb_strerror(rc));
     sb_job_free(&job);
     return rc;
 }
@@ -249,13 +266,13 @@ static int show_family(const cli_args *a, FILE *out, FILE *err)
     const sb_family *fam = sb_family_find(a->file);
     int n = 0, k = -1;
     if (fam && !parse_param(a->extra[0], &n)) {
-        fprintf(err, "symbatch: generators: %s: N must be an integer from %d to %d (got '%s')\n",
-                fam->name, fam->min_n, fam->max_n, a->extra[0]);
+        say(err, "symbatch: generators: %s: N must be an integer from %d to %d (got '%s')",
+            fam->name, fam->min_n, fam->max_n, a->extra[0]);
         return SB_EINPUT;
     }
     if (fam && a->nextra > 1 && !parse_param(a->extra[1], &k)) {
-        fprintf(err, "symbatch: generators: %s: K must be an integer with %s (got '%s')\n",
-                fam->name, fam->params, a->extra[1]);
+        say(err, "symbatch: generators: %s: K must be an integer with %s (got '%s')", fam->name,
+            fam->params, a->extra[1]);
         return SB_EINPUT;
     }
     sb_genset gs;
@@ -312,30 +329,27 @@ static const struct {
  * command rather than anything about x.yaml; a second file is refused, never ignored. */
 static int dispatch(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
 {
-    FILE *say = ctx->rank == 0 ? err : NULL;
+    FILE *to = ctx->rank == 0 ? err : NULL;
     for (size_t i = 0; i < sizeof cli_verbs / sizeof cli_verbs[0]; i++) {
         if (strcmp(a->verb, cli_verbs[i].verb) != 0)
             continue;
         if (!cli_verbs[i].takes)
             return cli_verbs[i].cmd(a, ctx, out, err);
         if (!a->file) {
-            if (say)
-                fprintf(say, "symbatch: %s needs a file (see symbatch --help)\n", a->verb);
+            say(to, "symbatch: %s needs a file (see symbatch --help)", a->verb);
             return SB_EINPUT;
         }
         if (a->nextra > 0) {
-            if (say)
-                fprintf(say, "symbatch: %s takes one %s, got '%s' and '%s'%s\n", a->verb,
-                        cli_verbs[i].takes, a->file, a->extra[0], a->nextra > 1 ? " and more" : "");
+            say(to, "symbatch: %s takes one %s, got '%s' and '%s'%s", a->verb, cli_verbs[i].takes,
+                a->file, a->extra[0], a->nextra > 1 ? " and more" : "");
             return SB_EINPUT;
         }
         return cli_verbs[i].cmd(a, ctx, out, err);
     }
-    if (say)
-        fprintf(say,
-                "symbatch: unknown command '%s'; commands: run, validate, inspect, generators "
-                "(see symbatch --help)\n",
-                a->verb);
+    say(to,
+        "symbatch: unknown command '%s'; commands: run, validate, inspect, generators "
+        "(see symbatch --help)",
+        a->verb);
     return SB_EINPUT;
 }
 
