@@ -248,29 +248,38 @@ static void list_families(FILE *out)
                  "action: new[i] = old[p[i]]; show one family: symbatch generators FAMILY N [K]\n");
 }
 
-/* A parameter of `generators`: a whole decimal number from 0 to INT_MAX.  strtol into an int
- * would wrap 4294967306 to 10, and a negative K would mean "the default". */
-static bool parse_param(const char *text, int *value)
+/* A parameter of `generators`: 0 and the value for a whole decimal number from 0 to INT_MAX, 1
+ * for what is no number, 2 for a number out of that range (strtol into an int would wrap
+ * 4294967306 to 10, and a negative K would mean "the default"). */
+static int parse_param(const char *text, int *value)
 {
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);
-    if (end == text || *end != '\0' || errno == ERANGE || v < 0 || v > INT_MAX)
-        return false;
+    if (end == text || *end != '\0')
+        return 1;
+    if (errno == ERANGE || v < 0 || v > INT_MAX)
+        return 2;
     *value = (int)v;
-    return true;
+    return 0;
 }
 
 static int show_family(const cli_args *a, FILE *out, FILE *err)
 {
-    const sb_family *fam = sb_family_find(a->file);
     int n = 0, k = -1;
-    if (fam && !parse_param(a->extra[0], &n)) {
+    int bad_n = parse_param(a->extra[0], &n);
+    int bad_k = a->nextra > 1 ? parse_param(a->extra[1], &k) : 0;
+    if (bad_n == 1 || bad_k == 1) {
+        say(err, "symbatch: generators: N and K must be integers");
+        return SB_EINPUT;
+    }
+    const sb_family *fam = sb_family_find(a->file);
+    if (fam && bad_n) {
         say(err, "symbatch: generators: %s: N must be an integer from %d to %d (got '%s')",
             fam->name, fam->min_n, fam->max_n, a->extra[0]);
         return SB_EINPUT;
     }
-    if (fam && a->nextra > 1 && !parse_param(a->extra[1], &k)) {
+    if (fam && bad_k) {
         say(err, "symbatch: generators: %s: K must be an integer with %s (got '%s')", fam->name,
             fam->params, a->extra[1]);
         return SB_EINPUT;
