@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing (Debian packages), builds symbatch, runs every test
-# with ctest, then builds and runs the suite once more under AddressSanitizer and
-# UndefinedBehaviorSanitizer.  Usage: tests/run.sh [--no-sanitize] [ctest arguments...]
+# The test command: installs what is missing (Debian packages, Slurm and munge among them; it
+# says which before it starts), builds symbatch showing progress, runs every test with ctest,
+# then builds and runs the suite once more under AddressSanitizer and UndefinedBehaviorSanitizer.
+# It leaves no lock file in /tmp.  Usage: tests/run.sh [--no-sanitize] [ctest arguments...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tests/lib/deps.sh"
@@ -10,16 +11,41 @@ if [ "${1:-}" = "--no-sanitize" ]; then
     sanitize=0
     shift
 fi
+# Say up front what this will do to the machine, before doing it.
+missing=$(sb_missing_packages $SB_BUILD_PACKAGES $SB_TEST_PACKAGES)
+echo "== tests/run.sh: builds symbatch (release$([ "$sanitize" = 1 ] && echo ", then ASan+UBSan")) and runs every test"
+echo "   The Slurm test starts a private Slurm cluster (slurmctld, slurmd, munged) and stops it."
+if [ -n "$missing" ]; then
+    echo "   It installs these missing Debian packages first (root or sudo), Slurm and munge among"
+    echo "   them when missing: $missing"
+else
+    echo "   Every Debian package it needs (the build's, Slurm and munge, h5py) is installed."
+fi
 sb_install_packages $SB_BUILD_PACKAGES $SB_TEST_PACKAGES
 sb_mpi_env
+# The Slurm test's lock (several builds picking ports at once) goes where lock files belong,
+# not into /tmp, where it would stay after the run.
+if [ -z "${SB_SLURM_LOCK:-}" ] && [ -d /run/lock ] && [ -w /run/lock ]; then
+    export SB_SLURM_LOCK=/run/lock/symbatch-slurm-cluster.lock
+fi
 jobs=$(nproc)
+
+# Build progress: every tenth percent of cmake's "[ 42%] ..." lines (the whole log stays in
+# DIR.build.log).
+progress() {
+    awk -v label="$1" '/^\[ *[0-9]+%\]/ {
+        p = substr($0, 2, index($0, "%") - 2) + 0
+        if (p >= next_p) { printf "   %s: built %d%%\n", label, p; fflush(); next_p = p - p % 10 + 10 }
+    }'
+}
 
 build_and_test() {
     local dir=$1 label=$2
     shift 2
     echo "== $label: configure and build in $dir"
     cmake -S "$root" -B "$dir" "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
-    if ! cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1; then
+    echo "== $label: build (-j $jobs; log in $dir.build.log)"
+    if ! cmake --build "$dir" -j "$jobs" 2>&1 | tee "$dir.build.log" | progress "$label"; then
         cat "$dir.build.log"
         return 1
     fi

@@ -43,6 +43,20 @@ int sb_ctx_free(sb_ctx *ctx);
  * whose own status was fine.  Call it before any collective that depends on a local check. */
 int sb_ctx_agree(const sb_ctx *ctx, int local_err);
 
+/* Collective: sb_ctx_agree that also says why.  Every rank passes its status and what went
+ * wrong (detail may be NULL); rank 0 prints "symbatch: DETAIL" of the lowest rank with the most
+ * severe error of its own (a rank that only saw SB_EPEER from a round is never the one named).
+ * Returns that error on every rank, so rank 0 reports "out of memory", not "another rank
+ * failed"; 0 when every rank passed 0. */
+int sb_ctx_agree_report(const sb_ctx *ctx, int local_err, const char *detail);
+
+/* Test-only fault injection: SB_FAULT_ALLOC_RANK=R makes rank R's large allocations (the full
+ * engine's state arrays, an exchange's buffers) fail as if the memory were not there, so that
+ * the report of a rank out of memory can be tested.  Not for production runs. */
+#define SB_ALLOC_FAULT_ENV "SB_FAULT_ALLOC_RANK"
+/* Not collective: whether SB_FAULT_ALLOC_RANK names this rank. */
+int sb_fault_alloc(const sb_ctx *ctx);
+
 /* The host names of all ranks, comma-separated and deduplicated, into buf on rank 0
  * (collective; the verdict is the same on every rank).  For reports only: what shares a node
  * is node_comm's business. */

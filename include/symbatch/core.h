@@ -17,6 +17,9 @@ uint64_t sb_mem_peak(void);
 /* MemAvailable of this node in bytes (from /proc/meminfo; 0 when unavailable). */
 uint64_t sb_mem_available(void);
 
+/* The folder that holds `path` into buf: "a/b.h5" -> "a", "b.h5" -> ".", "/b.h5" -> "/". */
+void sb_path_folder(const char *path, char *buf, size_t size);
+
 /* Formats a byte count as "1.56 GB" (decimal units, as the cost model in DESIGN.md uses). */
 void sb_fmt_bytes(char *buf, size_t size, double bytes);
 /* Parses "512MB", "2 GiB", "1.5G", "1000000" into bytes; returns 0 or SB_EINPUT. */

@@ -30,11 +30,47 @@ static size_t slots_per_dest(size_t p, size_t item_size, size_t capacity_items)
     return per_dest;
 }
 
-static int alloc_buffers(sb_xchg *x, size_t p)
+/* Severity for the agreement: real errors first (the lowest wins), SB_EPEER after them. */
+static int severity(int err)
+{
+    return err == 0 ? 0 : err == SB_EPEER ? -1 : err - 64;
+}
+
+int sb_ctx_agree_report(const sb_ctx *ctx, int local_err, const char *detail)
+{
+    struct {
+        int key, rank;
+    } in = {severity(local_err), ctx->rank}, out = {0, 0};
+    if (MPI_Allreduce(&in, &out, 1, MPI_2INT, MPI_MINLOC, ctx->comm) != MPI_SUCCESS)
+        return SB_EMPI;
+    if (out.key == 0)
+        return 0;
+    /* The message travels whole (fixed size) from the rank that failed to rank 0. */
+    char msg[640] = "";
+    if (ctx->rank == out.rank && detail)
+        snprintf(msg, sizeof msg, "%s", detail);
+    if (MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, out.rank, ctx->comm) != MPI_SUCCESS)
+        return SB_EMPI;
+    msg[sizeof msg - 1] = '\0';
+    if (ctx->rank == 0 && msg[0])
+        fprintf(ctx->err, "symbatch: %s\n", msg);
+    return out.key == -1 ? SB_EPEER : out.key + 64;
+}
+
+int sb_fault_alloc(const sb_ctx *ctx)
+{
+    const char *r = getenv(SB_ALLOC_FAULT_ENV);
+    char *end;
+    long v = r && *r ? strtol(r, &end, 10) : -1;
+    return r && *r && *end == '\0' && v == ctx->rank;
+}
+
+/* The buffers of an exchange; on failure `detail` names this rank and the bytes. */
+static int alloc_buffers(sb_xchg *x, size_t p, char *detail, size_t size)
 {
     x->stride = (8 + x->per_dest * x->item_size + 7) / 8 * 8;
     x->fill = calloc(p, sizeof *x->fill);
-    x->sendbuf = malloc(x->stride * p);
+    x->sendbuf = sb_fault_alloc(x->ctx) ? NULL : malloc(x->stride * p);
     x->recvbuf = malloc(x->stride * p);
     x->sendcounts = calloc(p, sizeof(int));
     x->sdispls = calloc(p, sizeof(int));
@@ -43,8 +79,15 @@ static int alloc_buffers(sb_xchg *x, size_t p)
     x->counts_out = calloc(p, sizeof(uint64_t));
     x->counts_in = calloc(p, sizeof(uint64_t));
     if (!x->fill || !x->sendbuf || !x->recvbuf || !x->sendcounts || !x->sdispls || !x->recvcounts ||
-        !x->rdispls || !x->counts_out || !x->counts_in)
+        !x->rdispls || !x->counts_out || !x->counts_in) {
+        char b[32];
+        sb_fmt_bytes(b, sizeof b, 2.0 * (double)(x->stride * p));
+        snprintf(detail, size,
+                 "rank %d of %d is out of memory: it asked for %s (%zu bytes) for the exchange "
+                 "buffers",
+                 x->ctx->rank, x->ctx->size, b, 2 * x->stride * p);
         return SB_ENOMEM;
+    }
     return 0;
 }
 
@@ -56,6 +99,7 @@ int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t ca
     size_t per_dest = err ? 0 : slots_per_dest(p, item_size, capacity_items);
     if (!err && per_dest == 0)
         err = SB_ELIMIT;
+    char detail[256] = "";
     sb_xchg *x = err ? NULL : calloc(1, sizeof *x);
     if (!err && !x)
         err = SB_ENOMEM;
@@ -64,11 +108,11 @@ int sb_xchg_create(sb_xchg **out, const sb_ctx *ctx, size_t item_size, size_t ca
         x->comm = MPI_COMM_NULL;
         x->item_size = item_size;
         x->per_dest = per_dest;
-        err = alloc_buffers(x, p);
+        err = alloc_buffers(x, p, detail, sizeof detail);
     }
     /* The duplication is collective: every rank reaches it, or none does.  Its own
      * communicator keeps this exchange's messages apart from every other exchange's. */
-    err = sb_ctx_agree(ctx, err);
+    err = sb_ctx_agree_report(ctx, err, detail);
     if (!err)
         err = sb_ctx_agree(ctx, MPI_Comm_dup(ctx->comm, &x->comm) == MPI_SUCCESS ? 0 : SB_EMPI);
     if (err) {
@@ -88,6 +132,16 @@ int sb_xchg_set_pipelined(sb_xchg *x, int on)
         err = SB_ENOMEM;
     if (on && !x->requests && !(x->requests = malloc(2 * p * sizeof *x->requests)))
         err = SB_ENOMEM;
+    char detail[256] = "", b[32];
+    sb_fmt_bytes(b, sizeof b, (double)(x->stride * p));
+    if (err)
+        snprintf(detail, sizeof detail,
+                 "rank %d of %d is out of memory: it asked for %s (%zu bytes) for the second "
+                 "exchange buffer of pipelined rounds",
+                 x->ctx->rank, x->ctx->size, b, x->stride * p);
+    int agreed = sb_ctx_agree_report(x->ctx, err, detail);
+    if (agreed)
+        return agreed;
     /* One reduction answers everything: the lowest error, and the lowest and highest `on`. */
     int in[3] = {err, on, -on}, low[3];
     if (MPI_Allreduce(in, low, 3, MPI_INT, MPI_MIN, x->ctx->comm) != MPI_SUCCESS)

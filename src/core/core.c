@@ -125,3 +125,15 @@ const char *sb_git_commit(void)
 {
     return SB_GIT_COMMIT_STRING;
 }
+
+void sb_path_folder(const char *path, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", path);
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        snprintf(buf, size, ".");
+    else if (slash == buf)
+        buf[1] = '\0';
+    else
+        *slash = '\0';
+}

@@ -140,11 +140,46 @@ static void expand_one(frontier *f, const uint64_t *s)
     }
 }
 
+static uint64_t frontier_bytes(const frontier *f);
+
+/* The sink, noting how many states next is asked to hold, for the report of a rank out of
+ * memory. */
+typedef struct noted_sink {
+    frontier *f;
+    size_t want;
+} noted_sink;
+
+static int receive_noted(void *arg, const void *items, size_t count)
+{
+    noted_sink *a = arg;
+    if (!sb_xchg_error(a->f->x)) /* keep the request that failed */
+        a->want = a->f->next.n + count;
+    return receive_candidates(a->f, items, count);
+}
+
+/* Collective: the layer's verdict; rank 0 names a rank that ran out of memory and the bytes. */
+static int agree_layer(frontier *f, int err, size_t want)
+{
+    char detail[256] = "";
+    if (err == SB_ENOMEM) {
+        uint64_t bytes = (uint64_t)want * (uint64_t)f->nw * 8u;
+        char b[32], held[32];
+        sb_fmt_bytes(b, sizeof b, (double)bytes);
+        sb_fmt_bytes(held, sizeof held, (double)frontier_bytes(f));
+        snprintf(detail, sizeof detail,
+                 "rank %d of %d is out of memory in frontier mode: it asked for %s (%llu bytes) "
+                 "to hold %zu states of the next layer, beside the %s it held",
+                 f->ctx->rank, f->ctx->size, b, (unsigned long long)bytes, want, held);
+    }
+    return sb_ctx_agree_report(f->ctx, err, detail);
+}
+
 /* Expands the current layer; afterwards next holds this rank's share of the next layer. */
 static int expand_layer(frontier *f)
 {
     size_t i = 0;
     int more_any = 1, err = 0;
+    noted_sink sink = {f, 0};
     f->next.n = 0;
     f->next_clean = 0;
     while (more_any) {
@@ -152,22 +187,25 @@ static int expand_layer(frontier *f)
         size_t batch = sb_xchg_room(f->x) / (size_t)f->ngens;
         if (batch > f->cur.n - i)
             batch = f->cur.n - i;
-        err = sb_sarr_reserve(&f->next, f->next.n + batch * (size_t)f->ngens);
+        sink.want = f->next.n + batch * (size_t)f->ngens;
+        err = sb_sarr_reserve(&f->next, sink.want);
         for (size_t end = i + batch; !err && i < end; i++)
             expand_one(f, sb_sarr_at(&f->cur, i));
         if (!err)
             err = maybe_compact(f);
         /* A local failure still takes part in the round, which then fails on every rank. */
         sb_xchg_fail(f->x, err);
-        err = sb_xchg_round(f->x, i < f->cur.n, receive_candidates, f, &more_any);
+        err = sb_xchg_round(f->x, i < f->cur.n, receive_noted, &sink, &more_any);
         if (err)
             break;
     }
     if (!err)
         err = sb_xchg_error(f->x);
-    if (!err)
+    if (!err) {
+        sink.want = f->next.n;
         err = compact_next(f);
-    return sb_ctx_agree(f->ctx, err);
+    }
+    return agree_layer(f, err, sink.want);
 }
 
 /* Directed growth keeps every layer: push cur as a run, merging runs of similar size so that

@@ -503,24 +503,36 @@ static void place_flags(full *f, unsigned char *p)
         f->nflags[i] = p + 64 + (size_t)i * align64(f->nchunks);
 }
 
+/* What this rank could not allocate, for the report rank 0 prints. */
+static int no_memory(const full *f, const char *what, uint64_t bytes, char *detail, size_t size)
+{
+    char b[32];
+    sb_fmt_bytes(b, sizeof b, (double)bytes);
+    snprintf(detail, size, "rank %d of %d is out of memory: it asked for %s (%llu bytes) for %s",
+             f->ctx->rank, f->ctx->size, b, (unsigned long long)bytes, what);
+    return SB_ENOMEM;
+}
+
 /* The bit array comes straight from mmap (zero-filled, lazily backed) with transparent huge
  * pages requested: random updates over gigabytes miss the TLB far less on 2 MB pages. */
-static int alloc_private(full *f, bool dist)
+static int alloc_private(full *f, bool dist, char *detail, size_t size)
 {
     f->node_lo = f->lo;
     f->node_n = f->count;
     f->nchunks = (f->node_n >> CHUNK_SHIFT) + 1;
-    void *p = mmap(NULL, f->bits_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = sb_fault_alloc(f->ctx) ? MAP_FAILED
+                                     : mmap(NULL, f->bits_bytes, PROT_READ | PROT_WRITE,
+                                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
-        return SB_ENOMEM;
+        return no_memory(f, "its block of the state bits", f->bits_bytes, detail, size);
     madvise(p, f->bits_bytes, MADV_HUGEPAGE);
     f->nbits = p;
     unsigned char *fl = calloc(1, flags_bytes(f));
     if (!fl)
-        return SB_ENOMEM;
+        return no_memory(f, "the chunk flags", flags_bytes(f), detail, size);
     place_flags(f, fl);
     if (dist && !(f->ndist = malloc(f->count ? f->count : 1)))
-        return SB_ENOMEM;
+        return no_memory(f, "its block of the distance table", f->count, detail, size);
     return 0;
 }
 
@@ -602,6 +614,7 @@ static int alloc_arrays(full *f, const sb_growth_spec *spec, int err)
     if (err)
         return err;
     bool dist = spec->store_distances;
+    char detail[256] = "";
     /* Shared arrays when asked for and some node has several ranks (asked so that every rank
      * gives the same answer: node sizes may differ, and a rank alone on its node still takes
      * part).  When they cannot be had, private ones (same verdict on every rank), unless MPI
@@ -612,10 +625,13 @@ static int alloc_arrays(full *f, const sb_growth_spec *spec, int err)
         if (err)
             return err;
         if (rc)
-            err = alloc_private(f, dist);
+            err = alloc_private(f, dist, detail, sizeof detail);
     } else {
-        err = alloc_private(f, dist);
+        err = alloc_private(f, dist, detail, sizeof detail);
     }
+    /* Every rank reaches this (the shared verdict above is the same everywhere): rank 0 names
+     * the rank that could not allocate, and the bytes. */
+    err = sb_ctx_agree_report(ctx, err, detail);
     if (err)
         return err;
     f->bits = f->nbits + (f->lo - f->node_lo) / 32;
@@ -755,7 +771,10 @@ int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, struct sb_step
         uint8_t *d = f.shared ? malloc(f.count ? f.count : 1) : f.dist;
         if (d && f.shared)
             memcpy(d, f.dist, f.count);
-        err = sb_ctx_agree(ctx, d ? 0 : SB_ENOMEM);
+        char detail[256] = "";
+        if (!d)
+            no_memory(&f, "its copy of the distance table", f.count, detail, sizeof detail);
+        err = sb_ctx_agree_report(ctx, d ? 0 : SB_ENOMEM, detail);
         if (!err) {
             result->distances = d;
             result->dist_offset = f.lo;

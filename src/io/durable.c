@@ -53,18 +53,6 @@ int sb_io_fsync_path(const char *path, bool folder, char *detail, size_t size)
     return rc;
 }
 
-void sb_io_folder_of(const char *path, char *buf, size_t size)
-{
-    snprintf(buf, size, "%s", path);
-    char *slash = strrchr(buf, '/');
-    if (!slash)
-        snprintf(buf, size, ".");
-    else if (slash == buf)
-        buf[1] = '\0';
-    else
-        *slash = '\0';
-}
-
 /* Rank 0: the rename and the folder flush that makes it durable. */
 static int rename_durably(const char *temp, const char *final, char *detail, size_t size)
 {
@@ -73,7 +61,7 @@ static int rename_durably(const char *temp, const char *final, char *detail, siz
         return SB_EIO;
     }
     char folder[4200];
-    sb_io_folder_of(final, folder, sizeof folder);
+    sb_path_folder(final, folder, sizeof folder);
     return sb_io_fsync_path(folder, true, detail, size);
 }
 
@@ -99,7 +87,7 @@ static uint64_t free_bytes(const char *folder)
 static int no_room(const char *path, uint64_t bytes, int errnum, char *detail, size_t size)
 {
     char folder[4200], need[32], have[32];
-    sb_io_folder_of(path, folder, sizeof folder);
+    sb_path_folder(path, folder, sizeof folder);
     sb_fmt_bytes(need, sizeof need, (double)bytes);
     sb_fmt_bytes(have, sizeof have, (double)free_bytes(folder));
     snprintf(detail, size, "it needs about %s but only %s are free on '%s' (%s)", need, have,
@@ -120,7 +108,7 @@ int sb_io_reserve(const char *path, uint64_t bytes, char *detail, size_t size)
     if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) != 0) {
         int e = errno;
         char folder[4200];
-        sb_io_folder_of(path, folder, sizeof folder);
+        sb_path_folder(path, folder, sizeof folder);
         if (e == ENOSPC || e == EDQUOT || e == EFBIG)
             rc = no_room(path, bytes, e, detail, size);
         else if (free_bytes(folder) < bytes) /* cannot reserve here: at least look */

@@ -35,9 +35,6 @@ int sb_io_agree(const sb_ctx *ctx, int local, const char *detail, sb_verdict *v)
  * detail.  Folders that cannot be fsynced (EINVAL on some file systems) count as flushed. */
 int sb_io_fsync_path(const char *path, bool folder, char *detail, size_t size);
 
-/* The folder that holds `path` ("." for a bare name). */
-void sb_io_folder_of(const char *path, char *buf, size_t size);
-
 /* Reserves `bytes` of disk blocks for the file at `path` without changing its size
  * (fallocate with FALLOC_FL_KEEP_SIZE), so that writes into that room cannot run out of space
  * later.  Where the file system cannot reserve, only checks the free space (statvfs).  Returns

@@ -1,6 +1,7 @@
 /* The command-line verbs.  main.c only initialises MPI and calls sb_cli_main. */
 #include "symbatch/cli.h"
 
+#include "symbatch/ckpt.h"
 #include "symbatch/comm.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
@@ -9,9 +10,13 @@
 #include "symbatch/perm.h"
 #include "symbatch/run.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct cli_args {
     const char *verb;
@@ -39,6 +44,23 @@ static const char usage_text[] =
     "exit codes: 0 done, 1 runtime failure, 2 bad input (nothing written),\n"
     "            75 checkpointed after a signal (resubmit with --resume)\n";
 
+/* Prints one message to err (nothing when err is NULL), with the bytes of user-given text that
+ * are not valid UTF-8 written as \\xNN (sb_diag's escaping). */
+static void say(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(FILE *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    sb_diag d;
+    sb_diag_init(&d);
+    va_list ap;
+    va_start(ap, fmt);
+    sb_diag_vadd(&d, fmt, ap);
+    va_end(ap);
+    fputs(sb_diag_text(&d), err);
+    sb_diag_free(&d);
+}
+
 /* Problems are printed by rank 0 only (err is NULL elsewhere). */
 static int parse_args(int argc, char **argv, cli_args *a, FILE *err)
 {
@@ -48,7 +70,7 @@ static int parse_args(int argc, char **argv, cli_args *a, FILE *err)
         if (strcmp(s, "--output") == 0 || strcmp(s, "-o") == 0) {
             if (++i >= argc) {
                 if (err)
-                    fprintf(err, "symbatch: %s needs a path\n", s);
+                    say(err, "symbatch: %s needs a path", s);
                 return SB_EINPUT;
             }
             a->opts.output_override = argv[i];
@@ -62,9 +84,11 @@ static int parse_args(int argc, char **argv, cli_args *a, FILE *err)
             a->verb = "help";
         } else if (strcmp(s, "--version") == 0) {
             a->verb = "version";
-        } else if (s[0] == '-' && s[1] != '\0') {
+        } else if (s[0] == '-' && s[1] != '\0' && !(s[1] >= '0' && s[1] <= '9')) {
+            /* (no option starts with a digit: "-5" is a bad number for `generators`, refused
+             * there with the family's range) */
             if (err)
-                fprintf(err, "symbatch: unknown option '%s' (see symbatch --help)\n", s);
+                say(err, "symbatch: unknown option '%s' (see symbatch --help)", s);
             return SB_EINPUT;
         } else if (!a->verb) {
             a->verb = s;
@@ -74,7 +98,7 @@ static int parse_args(int argc, char **argv, cli_args *a, FILE *err)
             a->extra[a->nextra++] = s;
         } else {
             if (err)
-                fprintf(err, "symbatch: unexpected argument '%s'\n", s);
+                say(err, "symbatch: unexpected argument '%s'", s);
             return SB_EINPUT;
         }
     }
@@ -89,7 +113,7 @@ static int parse_args(int argc, char **argv, cli_args *a, FILE *err)
 /* Loads and checks a job the way `run` does before any work: the job file, the output path and
  * the memory budget.  Rank 0 prints every problem. */
 static int load_checked(const cli_args *a, const sb_ctx *ctx, sb_job *job, sb_mem_estimate *est,
-                        FILE *err)
+                        bool force, FILE *err)
 {
     sb_diag diag;
     sb_diag_init(&diag);
@@ -98,12 +122,12 @@ static int load_checked(const cli_args *a, const sb_ctx *ctx, sb_job *job, sb_me
         rc = sb_job_check_budget(job, ctx, est, &diag);
     if (!rc) {
         const char *out = a->opts.output_override ? a->opts.output_override : job->output;
-        rc = sb_job_check_output(job, out, a->opts.force, ctx, &diag);
+        rc = sb_job_check_output(job, out, force, ctx, &diag);
     }
     if (rc && ctx->rank == 0) {
         fputs(sb_diag_text(&diag), err);
         if (diag.count == 0)
-            fprintf(err, "symbatch: %s: %s\n", a->file, sb_strerror(rc));
+            say(err, "symbatch: %s: %s", a->file, sb_strerror(rc));
     }
     sb_diag_free(&diag);
     return rc;
@@ -122,15 +146,37 @@ static void print_estimate(const sb_mem_estimate *est, uint64_t budget, int rank
     fprintf(out, "# memory budget: %s per rank\n", have);
 }
 
+/* Rank 0, validate: what `run` would find at the output path and beside it.  The job itself is
+ * valid, so these are a note and a warning, not a refusal. */
+static void note_existing(const cli_args *a, const sb_job *job, FILE *err)
+{
+    const char *output = a->opts.output_override ? a->opts.output_override : job->output;
+    char ckpt[4200];
+    struct stat st;
+    if (stat(output, &st) == 0 && !a->opts.force)
+        say(err, "symbatch: note: output '%s' exists: run will refuse it without --force", output);
+    else if (stat(output, &st) == 0)
+        say(err, "symbatch: note: output '%s' exists: run --force will replace it", output);
+    if (sb_ckpt_path(ckpt, sizeof ckpt, output) == 0 && stat(ckpt, &st) == 0 && !a->opts.force &&
+        !a->opts.resume)
+        say(err,
+            "symbatch: warning: checkpoint '%s' exists: run will refuse to start without "
+            "--resume (continue from it) or --force (start over)",
+            ckpt);
+}
+
 static int cmd_validate(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
 {
     sb_job job;
     sb_mem_estimate est;
-    int rc = load_checked(a, ctx, &job, &est, err);
+    /* An existing output is a note here, not an error: the job is valid (the other output
+     * checks, and the job file as its own output, still refuse). */
+    int rc = load_checked(a, ctx, &job, &est, true, err);
     if (rc)
         return rc;
     uint64_t budget = sb_job_budget(&job, ctx);
     if (ctx->rank == 0) {
+        note_existing(a, &job, err);
         fprintf(out, "# %s: valid %s job\n", a->file, job.kind->name);
         sb_job_print(&job, out);
         if (job.kind->describe)
@@ -145,7 +191,7 @@ static int cmd_run(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
 {
     sb_job job;
     sb_mem_estimate est;
-    int rc = load_checked(a, ctx, &job, &est, err);
+    int rc = load_checked(a, ctx, &job, &est, a->opts.force, err);
     if (rc)
         return rc;
     sb_run_opts opts = a->opts;
@@ -154,7 +200,7 @@ static int cmd_run(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
     opts.estimate = &est;
     rc = sb_job_run(&job, ctx, &opts);
     if (rc && ctx->rank == 0)
-        fprintf(err, "symbatch: %s: %s\n", a->file, sb_strerror(rc));
+        say(err, "symbatch: %s: %s", a->file, sb_strerror(rc));
     sb_job_free(&job);
     return rc;
 }
@@ -202,19 +248,46 @@ static void list_families(FILE *out)
                  "action: new[i] = old[p[i]]; show one family: symbatch generators FAMILY N [K]\n");
 }
 
-static int show_family(const cli_args *a, FILE *out, FILE *err)
+/* A parameter of `generators`: 0 and the value for a whole decimal number from 0 to INT_MAX, 1
+ * for what is no number, 2 for a number out of that range (strtol into an int would wrap
+ * 4294967306 to 10, and a negative K would mean "the default"). */
+static int parse_param(const char *text, int *value)
 {
     char *end;
-    long n = strtol(a->extra[0], &end, 10);
-    long k = -1;
-    if (*end != '\0' || (a->nextra > 1 && (k = strtol(a->extra[1], &end, 10), *end != '\0'))) {
-        fprintf(err, "symbatch: generators: N and K must be integers\n");
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0')
+        return 1;
+    if (errno == ERANGE || v < 0 || v > INT_MAX)
+        return 2;
+    *value = (int)v;
+    return 0;
+}
+
+static int show_family(const cli_args *a, FILE *out, FILE *err)
+{
+    int n = 0, k = -1;
+    int bad_n = parse_param(a->extra[0], &n);
+    int bad_k = a->nextra > 1 ? parse_param(a->extra[1], &k) : 0;
+    if (bad_n == 1 || bad_k == 1) {
+        say(err, "symbatch: generators: N and K must be integers");
+        return SB_EINPUT;
+    }
+    const sb_family *fam = sb_family_find(a->file);
+    if (fam && bad_n) {
+        say(err, "symbatch: generators: %s: N must be an integer from %d to %d (got '%s')",
+            fam->name, fam->min_n, fam->max_n, a->extra[0]);
+        return SB_EINPUT;
+    }
+    if (fam && bad_k) {
+        say(err, "symbatch: generators: %s: K must be an integer with %s (got '%s')", fam->name,
+            fam->params, a->extra[1]);
         return SB_EINPUT;
     }
     sb_genset gs;
     sb_diag d;
     sb_diag_init(&d);
-    int rc = sb_genset_family(&gs, a->file, (int)n, (int)k, &d);
+    int rc = sb_genset_family(&gs, a->file, n, k, &d);
     if (rc) {
         fprintf(err, "symbatch: generators: %s", sb_diag_text(&d));
         sb_diag_free(&d);
@@ -248,23 +321,44 @@ static int cmd_generators(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE 
     return show_family(a, out, err);
 }
 
+typedef int (*cli_cmd)(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err);
+
+static const struct {
+    const char *verb;
+    cli_cmd cmd;
+    const char *takes; /* what the one file is, for "run takes one job file" */
+} cli_verbs[] = {
+    {"run", cmd_run, "job file"},
+    {"validate", cmd_validate, "job file"},
+    {"inspect", cmd_inspect, "result file"},
+    {"generators", cmd_generators, NULL},
+};
+
+/* The verb is checked first, so that `symbatch frobnicate x.yaml` says that frobnicate is no
+ * command rather than anything about x.yaml; a second file is refused, never ignored. */
 static int dispatch(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
 {
-    if (strcmp(a->verb, "generators") == 0)
-        return cmd_generators(a, ctx, out, err);
-    if (!a->file) {
-        if (ctx->rank == 0)
-            fprintf(err, "symbatch: %s needs a file (see symbatch --help)\n", a->verb);
-        return SB_EINPUT;
+    FILE *to = ctx->rank == 0 ? err : NULL;
+    for (size_t i = 0; i < sizeof cli_verbs / sizeof cli_verbs[0]; i++) {
+        if (strcmp(a->verb, cli_verbs[i].verb) != 0)
+            continue;
+        if (!cli_verbs[i].takes)
+            return cli_verbs[i].cmd(a, ctx, out, err);
+        if (!a->file) {
+            say(to, "symbatch: %s needs a file (see symbatch --help)", a->verb);
+            return SB_EINPUT;
+        }
+        if (a->nextra > 0) {
+            say(to, "symbatch: %s takes one %s, got '%s' and '%s'%s", a->verb, cli_verbs[i].takes,
+                a->file, a->extra[0], a->nextra > 1 ? " and more" : "");
+            return SB_EINPUT;
+        }
+        return cli_verbs[i].cmd(a, ctx, out, err);
     }
-    if (strcmp(a->verb, "run") == 0)
-        return cmd_run(a, ctx, out, err);
-    if (strcmp(a->verb, "validate") == 0)
-        return cmd_validate(a, ctx, out, err);
-    if (strcmp(a->verb, "inspect") == 0)
-        return cmd_inspect(a, ctx, out, err);
-    if (ctx->rank == 0)
-        fprintf(err, "symbatch: unknown command '%s' (see symbatch --help)\n", a->verb);
+    say(to,
+        "symbatch: unknown command '%s'; commands: run, validate, inspect, generators "
+        "(see symbatch --help)",
+        a->verb);
     return SB_EINPUT;
 }
 

@@ -417,19 +417,6 @@ int sb_job_load(sb_job *job, const char *path, const sb_ctx *ctx, sb_diag *diag)
 
 /* ---- output, budget ---------------------------------------------------------------------- */
 
-/* The folder an output file goes into: "a/b.h5" -> "a", "b.h5" -> ".", "/b.h5" -> "/". */
-static void parent_folder(const char *output, char *buf, size_t size)
-{
-    snprintf(buf, size, "%s", output);
-    char *slash = strrchr(buf, '/');
-    if (!slash)
-        snprintf(buf, size, ".");
-    else if (slash == buf)
-        buf[1] = '\0';
-    else
-        *slash = '\0';
-}
-
 /* The run writes files beside the output whose names add SB_OUTPUT_SUFFIX_MAX bytes to its name
  * (<output>.ckpt.h5.partial): they must fit the file system's limits as well, or the first
  * checkpoint would fail hours into a run. */
@@ -460,10 +447,37 @@ static int check_name_room(const char *file, const char *output, const char *fol
     return 0;
 }
 
+/* Whether `output` names the job file itself: the same device and inode when the output
+ * exists, else the same path once the folder is resolved (links, "..", "./"). */
+static bool is_job_file(const char *file, const char *output)
+{
+    struct stat js, os;
+    if (stat(file, &js) != 0)
+        return false;
+    if (stat(output, &os) == 0)
+        return js.st_dev == os.st_dev && js.st_ino == os.st_ino;
+    char job_real[PATH_MAX], folder[PATH_MAX], folder_real[PATH_MAX], out_real[2 * PATH_MAX];
+    sb_path_folder(output, folder, sizeof folder);
+    if (!realpath(file, job_real) || !realpath(folder, folder_real))
+        return false;
+    const char *slash = strrchr(output, '/');
+    snprintf(out_real, sizeof out_real, "%s/%s", strcmp(folder_real, "/") ? folder_real : "",
+             slash ? slash + 1 : output);
+    return strcmp(job_real, out_real) == 0;
+}
+
 static int check_output_local(const char *file, const char *output, bool force, sb_diag *diag)
 {
     if (!output || !*output) {
         sb_diag_add(diag, "%s: output: must not be empty", file);
+        return SB_EINPUT;
+    }
+    /* --force replaces the output: never with the result's bytes over the job that made it. */
+    if (is_job_file(file, output)) {
+        sb_diag_add(diag,
+                    "%s: output '%s' is the job file '%s' itself; name another result file "
+                    "(--force does not change this)",
+                    file, output, file);
         return SB_EINPUT;
     }
     struct stat st;
@@ -479,7 +493,7 @@ static int check_output_local(const char *file, const char *output, bool force, 
         }
     }
     char folder[4096];
-    parent_folder(output, folder, sizeof folder);
+    sb_path_folder(output, folder, sizeof folder);
     if (stat(folder, &st) != 0 || !S_ISDIR(st.st_mode)) {
         sb_diag_add(diag, "%s: output folder '%s' does not exist", file, folder);
         return SB_EINPUT;
@@ -534,6 +548,50 @@ static void report_note(const sb_job *job, const char *note, sb_diag *diag)
         sb_diag_add(diag, "%s: %s", job->path, note);
 }
 
+/* "it would fit on 27 ranks (2 nodes of 24 ranks like this one, 22.1 GB per node)": the
+ * per-rank share shrinks with more ranks, the fixed buffers do not; nodes are counted with this
+ * node's number of ranks, and each needs its ranks' share at that rank count. */
+static void fits_text(const sb_mem_estimate *est, const sb_ctx *ctx, uint64_t budget, char *buf,
+                      size_t size)
+{
+    uint64_t scalable = est->bytes_total - est->bytes_fixed * (uint64_t)ctx->size;
+    uint64_t room = budget > est->bytes_fixed ? budget - est->bytes_fixed : 0;
+    uint64_t ranks = room ? (scalable + room - 1) / room : 0;
+    if (ranks == 0) {
+        char fixed[32];
+        sb_fmt_bytes(fixed, sizeof fixed, (double)est->bytes_fixed);
+        snprintf(buf, size, "no number of ranks fits (buffers alone need %s per rank)", fixed);
+        return;
+    }
+    uint64_t per_node = (uint64_t)(ctx->node_size > 0 ? ctx->node_size : 1);
+    uint64_t nodes = (ranks + per_node - 1) / per_node;
+    uint64_t on_node = ranks < per_node ? ranks : per_node;
+    double per_rank = (double)scalable / (double)ranks + (double)est->bytes_fixed;
+    char node_mem[32];
+    sb_fmt_bytes(node_mem, sizeof node_mem, per_rank * (double)on_node);
+    snprintf(buf, size,
+             "it would fit on %llu ranks (%llu node%s of %llu rank%s like this one, %s per node)",
+             (unsigned long long)ranks, (unsigned long long)nodes, nodes == 1 ? "" : "s",
+             (unsigned long long)on_node, on_node == 1 ? "" : "s", node_mem);
+}
+
+/* Rank 0: the refusal of a job over the budget, with what would fit. */
+static void report_budget(const sb_job *job, const sb_ctx *ctx, const sb_mem_estimate *est,
+                          uint64_t budget, sb_diag *diag)
+{
+    char need[32], have[32], fits[160];
+    sb_fmt_bytes(need, sizeof need, (double)est->bytes_per_rank);
+    sb_fmt_bytes(have, sizeof have, (double)budget);
+    fits_text(est, ctx, budget, fits, sizeof fits);
+    sb_diag_add(diag,
+                "%s: memory: %s mode needs %s per rank on %d ranks (%s), but the budget is %s "
+                "per rank (%s); %s, or raise memory_per_rank",
+                job->path, est->mode, need, ctx->size, est->detail, have,
+                job->memory_per_rank_set ? "memory_per_rank"
+                                         : "available memory / ranks on the node",
+                fits);
+}
+
 int sb_job_check_budget(const sb_job *job, const sb_ctx *ctx, sb_mem_estimate *est, sb_diag *diag)
 {
     memset(est, 0, sizeof *est);
@@ -548,28 +606,7 @@ int sb_job_check_budget(const sb_job *job, const sb_ctx *ctx, sb_mem_estimate *e
     }
     if (rc || !est->enforce || est->bytes_per_rank <= budget)
         return rc;
-    if (ctx->rank == 0) {
-        char need[32], have[32];
-        sb_fmt_bytes(need, sizeof need, (double)est->bytes_per_rank);
-        sb_fmt_bytes(have, sizeof have, (double)budget);
-        /* The per-rank share shrinks with more ranks; fixed buffers do not. */
-        uint64_t scalable = est->bytes_total - est->bytes_fixed * (uint64_t)ctx->size;
-        uint64_t room = budget > est->bytes_fixed ? budget - est->bytes_fixed : 0;
-        uint64_t ranks = room ? (scalable + room - 1) / room : 0;
-        char fits[96], fixed[32];
-        sb_fmt_bytes(fixed, sizeof fixed, (double)est->bytes_fixed);
-        if (ranks > 0)
-            snprintf(fits, sizeof fits, "it would fit on %llu ranks", (unsigned long long)ranks);
-        else
-            snprintf(fits, sizeof fits, "no number of ranks fits (buffers alone need %s per rank)",
-                     fixed);
-        sb_diag_add(diag,
-                    "%s: memory: %s mode needs %s per rank on %d ranks (%s), but the budget is %s "
-                    "per rank (%s); %s, or raise memory_per_rank",
-                    job->path, est->mode, need, ctx->size, est->detail, have,
-                    job->memory_per_rank_set ? "memory_per_rank"
-                                             : "available memory / ranks on the node",
-                    fits);
-    }
+    if (ctx->rank == 0)
+        report_budget(job, ctx, est, budget, diag);
     return SB_EBUDGET;
 }

@@ -2,18 +2,21 @@
 # Bad input, end to end: every job file of tests/badinput through `symbatch validate` and
 # `mpirun -n 2 symbatch run` (and `-n 1` for a few), from a clean scratch working folder.
 # Each must exit 2, print the diagnostic named by the file's `# expect:` line (prefixed with
-# FILE:LINE:COL from `# expect-location:`), print no JSON summary, and write nothing: no file in
-# the working folder, none at the job's output path.  Files with `# setup:` get their output
-# folder prepared under /tmp/sb-badinput-out first (serialised with a lock, since two builds'
-# test runs may share /tmp).  Then the command-line mistakes: --output onto an existing file,
+# FILE:LINE:COL from `# expect-location:`), print no JSON summary, print only valid UTF-8 (bytes
+# of the file that are not are escaped as \xNN), and write nothing: no file in the working
+# folder, none at the job's output path.  Files with `# setup:` name their output folder
+# /tmp/sb-badinput-out; they run from a copy that names a folder in this run's scratch folder
+# instead (so that two builds' test runs never share it, and nothing is left in /tmp), prepared
+# first.  An existing output is a note for `validate` (exit 0), a refusal for `run`.  Then the
+# command-line mistakes: --output onto an existing file,
 # unknown options and verbs, a missing job file, `run` without a file.  Generated in the scratch
 # folder (too big, or too slow to keep as corpus data): job files over 1 MiB, files of 60k
 # unknown or duplicate keys (50 problems printed, then a count), 200k nested mappings.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CORPUS=$SB_SOURCE_DIR/tests/badinput
-SETUP_ROOT=/tmp/sb-badinput-out
-SETUP_LOCK=/tmp/sb-badinput-out.lock
+CORPUS_SETUP_ROOT=/tmp/sb-badinput-out # as the corpus files name it
+SETUP_ROOT=$SB_SCRATCH/badinput-out     # what the copies run here name instead
 # Corpus files also run on one rank (the rest run on two).
 NP1_CASES=" 01-yaml-syntax 05-unknown-family 13-missing-output 30-empty-file 40-three-problems
             50-existing-output 53-output-folder-missing "
@@ -76,6 +79,10 @@ $(show_file stderr "$prefix.err")"
   got:      $(head -c 300 "$prefix.out")"
     fi
     pass "$label: no JSON summary on stdout"
+    iconv -f UTF-8 -t UTF-8 "$prefix.err" >/dev/null 2>&1 || fail "$label: stderr
+  expected: valid UTF-8 (other bytes escaped as \\xNN)
+  got:      $(od -c "$prefix.err" | head -n 5)"
+    pass "$label: stderr is valid UTF-8"
     check_not_contains "$label: validate did not call it valid" "$prefix.out" "valid growth job"
 }
 
@@ -93,9 +100,12 @@ run_plain_case() {
 
 plain_jobs=()
 setup_jobs=()
+mkdir -p "$SB_SCRATCH/setup-corpus"
 for job in "$CORPUS"/*.yaml; do
     if [ -n "$(header "$job" setup)" ]; then
-        setup_jobs+=("$job")
+        copy=$SB_SCRATCH/setup-corpus/$(basename "$job")
+        sed "s#$CORPUS_SETUP_ROOT#$SETUP_ROOT#g" "$job" >"$copy"
+        setup_jobs+=("$copy")
     else
         plain_jobs+=("$job")
     fi
@@ -144,20 +154,14 @@ pool_pid=$!
 # shellcheck disable=SC2016 # expanded when the hook runs
 cleanup_hook 'kill "$pool_pid" 2>/dev/null && wait "$pool_pid" 2>/dev/null'
 
-# --- corpus files with setup: one at a time, under the lock, in the foreground --------------
+# --- corpus files with setup: one at a time, in the foreground -------------------------------
 
-exec 9>"$SETUP_LOCK"
-flock -w 600 9 || fail "could not take $SETUP_LOCK within 600 s (another test run holding it?)"
-holding_lock=1
 clean_setup_root() {
     if [ -e "$SETUP_ROOT" ]; then
         chmod -R u+rwx "$SETUP_ROOT" 2>/dev/null
         rm -rf "$SETUP_ROOT"
     fi
 }
-# shellcheck disable=SC2016 # expanded when the hook runs
-cleanup_hook '[ "${holding_lock:-0}" = 1 ] && clean_setup_root'
-clean_setup_root
 
 # setup_case LABEL JOB cmd...: prepares /tmp/sb-badinput-out per the `# setup:` line, runs cmd
 # from a fresh working folder, checks the run and that the output folder is as prepared.
@@ -219,17 +223,36 @@ setup_case() {
     clean_setup_root
 }
 
+# setup_validate_existing JOB: validate of a job whose output exists succeeds with a note, and
+# leaves the file alone.
+setup_validate_existing() {
+    local job=$1 out
+    out=$(job_output "$job")
+    clean_setup_root
+    mkdir -p "$SETUP_ROOT"
+    printf 'not an HDF5 file\n' >"$out"
+    local sum
+    sum=$(cksum <"$out")
+    expect_rc 0 "$SB_BINARY" validate "$job"
+    check_contains "$(basename "$job") (validate): a note, not a refusal" "$SB_ERR" \
+        "symbatch: note: output '$out' exists: run will refuse it without --force"
+    check_contains "$(basename "$job") (validate): valid" "$SB_OUT" "valid growth job"
+    check_eq "$(basename "$job") (validate): existing output untouched" "$sum" "$(cksum <"$out")"
+    clean_setup_root
+}
+
 for job in "${setup_jobs[@]}"; do
     name=$(basename "$job" .yaml)
-    setup_case validate "$job" "$SB_BINARY" validate "$job"
+    if [ "$(header "$job" setup)" = existing-output ]; then
+        setup_validate_existing "$job"
+    else
+        setup_case validate "$job" "$SB_BINARY" validate "$job"
+    fi
     setup_case np2 "$job" mpirun_sb 2 run "$job"
     case $NP1_CASES in
     *" $name "*) setup_case np1 "$job" mpirun_sb 1 run "$job" ;;
     esac
 done
-# shellcheck disable=SC2034 # read by the exit hook
-holding_lock=0
-exec 9>&-
 
 # --- generated hostile files: too big for the corpus, or too many problems -----------------
 
@@ -338,9 +361,13 @@ printf 'precious bytes, not HDF5\n' >"$existing"
 sum_before=$(cksum <"$existing")
 before_misc=$(tree_snapshot "$misc")
 
-for how in validate run-np1 run-np2; do
+# validate notes an existing output (exit 0); run refuses it.
+expect_rc 0 "$SB_BINARY" validate "$good_job" --output "$existing"
+check_contains "validate --output onto an existing file: a note" "$SB_ERR" \
+    "symbatch: note: output '$existing' exists: run will refuse it without --force"
+check_eq "validate --output onto an existing file: file untouched" "$sum_before" "$(cksum <"$existing")"
+for how in run-np1 run-np2; do
     case $how in
-    validate) expect_rc 2 "$SB_BINARY" validate "$good_job" --output "$existing" ;;
     run-np1) expect_rc 2 "$SB_BINARY" run "$good_job" --output "$existing" ;;
     run-np2) expect_rc 2 mpirun_sb 2 run "$good_job" --output "$existing" ;;
     esac

@@ -6,15 +6,22 @@ SB_BUILD_PACKAGES="build-essential cmake pkg-config libopenmpi-dev openmpi-bin l
 SB_PLOT_PACKAGES="python3-h5py python3-matplotlib"
 SB_TEST_PACKAGES="$SB_PLOT_PACKAGES python3-numpy time slurm-wlm munge"
 
-sb_install_packages() {
-    local missing=()
-    for p in $*; do
+# sb_missing_packages PACKAGE...: prints the ones that are not installed, on one line.
+sb_missing_packages() {
+    local p missing=()
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
+    echo "${missing[*]}"
+}
+
+sb_install_packages() {
+    local missing
+    read -r -a missing <<<"$(sb_missing_packages "$@")"
     if ((${#missing[@]} == 0)); then
         return 0
     fi
-    echo "symbatch: installing missing Debian packages: ${missing[*]}" >&2
+    echo "symbatch: installing missing Debian packages with apt-get (this takes a few minutes): ${missing[*]}" >&2
     local sudo=""
     if [ "$(id -u)" != 0 ]; then
         command -v sudo >/dev/null || { echo "symbatch: need root or sudo to install ${missing[*]}" >&2; return 1; }
