@@ -126,11 +126,14 @@ static int setup(sb_run *run, const sb_job *job, const sb_ctx *ctx, const sb_run
     return 0;
 }
 
-/* The kind's run with the signal handlers in place (SIGTERM, SIGUSR1: checkpoint and stop). */
+/* The kind's run with the signal handlers in place (SIGTERM, SIGUSR1, SIGINT: checkpoint and
+ * stop); rank 0 says at once that a signal arrived, in the kind's step unit. */
 static int run_kind(sb_run *run)
 {
     sb_signals *sig = NULL;
-    int err = sb_ctx_agree(run->ctx, sb_signals_install(&sig));
+    const int fd = run->ctx->rank == 0 ? fileno(run->ctx->err) : -1;
+    int err =
+        sb_ctx_agree(run->ctx, sb_signals_install_notify(&sig, fd, run->job->kind->step_unit));
     if (!err)
         err = run->job->kind->run(run);
     sb_signals_restore(sig);
