@@ -4,6 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Table lookups x -> v[x] over a row vectorise into byte-by-byte gathers (pinsrb) that GCC 12
+ * makes 1.5-2x slower than plain loads in rank and unrank. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SB_SCALAR __attribute__((optimize("no-tree-vectorize")))
+#else
+#define SB_SCALAR
+#endif
+
 /* ---- storage ------------------------------------------------------------------------------ */
 
 static const uint8_t *strong_row(const sb_bsgs *b, int gid)
@@ -405,21 +413,22 @@ int sb_bsgs_order_string(const sb_bsgs *b, char *buf, size_t size)
 /* Representative indices k_0..k_{L-1} of p, from the images of the base points only: t[j]
  * holds the current image of b_j (j >= level) and each level maps the rest through u_k^-1.
  * False when an image falls outside its orbit. */
-static bool digits(const sb_bsgs *b, const uint8_t *p, uint8_t *k)
+SB_SCALAR static bool digits(const sb_bsgs *b, const uint8_t *p, uint8_t *k)
 {
-    uint8_t t[256];
+    /* Locals, not b->...: byte stores to t may alias anything, which would reload b's fields. */
     const int L = b->nlevels;
+    const size_t m = (size_t)b->m;
+    const sb_bsgs_level *lv = b->levels;
+    uint8_t t[256];
     for (int j = 0; j < L; j++)
-        t[j] = p[b->levels[j].point];
+        t[j] = p[lv[j].point];
     for (int i = 0; i < L; i++) {
-        const sb_bsgs_level *lv = &b->levels[i];
-        unsigned d = lv->index[t[i]];
+        unsigned d = lv[i].index[t[i]];
         if (d == SB_BSGS_NONE)
             return false;
         k[i] = (uint8_t)d;
-        if (d == 0)
-            continue;
-        const uint8_t *v = inv_row(b, lv, (int)d);
+        const uint8_t *v = lv[i].inv + d * m; /* row 0 is the identity: no test for d == 0 */
+#pragma GCC unroll 4
         for (int j = i + 1; j < L; j++)
             t[j] = v[t[j]];
     }
@@ -449,7 +458,7 @@ uint64_t sb_bsgs_rank64(const sb_bsgs *b, const uint8_t *p)
 }
 
 /* p = u_{k_0} * u_{k_1} * ... * u_{k_{L-1}}, built from the last level up. */
-static void compose_digits(const sb_bsgs *b, const uint8_t *k, uint8_t *p)
+SB_SCALAR static void compose_digits(const sb_bsgs *b, const uint8_t *k, uint8_t *p)
 {
     const int m = b->m;
     for (int x = 0; x < m; x++)
@@ -474,16 +483,26 @@ void sb_bsgs_unrank64(const sb_bsgs *b, uint64_t r, uint8_t *p)
     compose_digits(b, k, p);
 }
 
+/* r mod d into the result, r / d into r, for d < 2^8: three 64-bit divisions instead of the
+ * 128-bit library call (the remainders stay below d, so each step's dividend fits 40 bits). */
+static unsigned divmod_small(sb_u128 *r, unsigned d)
+{
+    uint64_t hi = (uint64_t)(*r >> 64), lo = (uint64_t)*r;
+    uint64_t qh = hi / d, rem = hi % d;
+    uint64_t x = (rem << 32) | (lo >> 32), q1 = x / d;
+    rem = x % d;
+    x = (rem << 32) | (lo & 0xFFFFFFFFu);
+    uint64_t q0 = x / d;
+    *r = ((sb_u128)qh << 64) | (q1 << 32) | q0;
+    return (unsigned)(x % d);
+}
+
 void sb_bsgs_unrank(const sb_bsgs *b, sb_u128 r, uint8_t *p)
 {
     uint8_t k[256];
     int i = b->nlevels - 1;
-    /* 128-bit division is a library call: only while the rest does not fit 64 bits. */
-    for (; i >= 0 && (r >> 64) != 0; i--) {
-        sb_u128 size = (sb_u128)b->levels[i].size;
-        k[i] = (uint8_t)(r % size);
-        r /= size;
-    }
+    for (; i >= 0 && (r >> 64) != 0; i--)
+        k[i] = (uint8_t)divmod_small(&r, (unsigned)b->levels[i].size);
     uint64_t r64 = (uint64_t)r;
     for (; i >= 0; i--) {
         uint64_t size = (uint64_t)b->levels[i].size;
