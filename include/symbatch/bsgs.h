@@ -112,4 +112,21 @@ void sb_bsgs_unrank64(const sb_bsgs *b, uint64_t r, uint8_t *p);
 int sb_bsgs_rank_checked(const sb_bsgs *b, const uint8_t *p, sb_u128 *r);
 int sb_bsgs_unrank_checked(const sb_bsgs *b, sb_u128 r, uint8_t *p);
 
+/* Sequential unranking for scans in increasing rank order (full mode), |G| < 2^64: keeps the
+ * prefix products u_{k_0} * ... * u_{k_i} of every level, so a step rebuilds only the levels
+ * whose digits changed, from the deepest level up: one m-byte composition for most steps
+ * instead of up to L of them. */
+typedef struct sb_bsgs_unranker {
+    const sb_bsgs *b;
+    bool valid;
+    uint64_t rank;
+    uint8_t digit[SB_BSGS_MAX_POINTS];
+    uint8_t *prefix; /* L rows of m bytes: row i = u_{k_0} * ... * u_{k_i} */
+} sb_bsgs_unranker;
+
+int sb_bsgs_unranker_init(sb_bsgs_unranker *u, const sb_bsgs *b); /* SB_ENOMEM */
+void sb_bsgs_unranker_free(sb_bsgs_unranker *u);
+/* The element of rank r < |G| into p; any r, increasing ranks are the fast case. */
+void sb_bsgs_unranker_seek(sb_bsgs_unranker *u, uint64_t r, uint8_t *p);
+
 #endif

@@ -537,3 +537,88 @@ int sb_bsgs_unrank_checked(const sb_bsgs *b, sb_u128 r, uint8_t *p)
     sb_bsgs_unrank(b, r, p);
     return 0;
 }
+
+/* ---- sequential unranking ----------------------------------------------------------------- */
+
+int sb_bsgs_unranker_init(sb_bsgs_unranker *u, const sb_bsgs *b)
+{
+    memset(u, 0, sizeof *u);
+    u->b = b;
+    if (b->nlevels > 0) {
+        u->prefix = malloc((size_t)b->nlevels * (size_t)b->m);
+        if (!u->prefix)
+            return SB_ENOMEM;
+    }
+    return 0;
+}
+
+void sb_bsgs_unranker_free(sb_bsgs_unranker *u)
+{
+    free(u->prefix);
+    u->prefix = NULL;
+    u->valid = false;
+}
+
+/* Adds delta to the mixed-radix digits; returns the shallowest level that changed (L when
+ * none did). */
+static int add_to_digits(sb_bsgs_unranker *u, uint64_t delta)
+{
+    const sb_bsgs_level *lv = u->b->levels;
+    int low = u->b->nlevels;
+    for (int i = u->b->nlevels - 1; i >= 0 && delta; i--) {
+        uint64_t radix = (uint64_t)lv[i].size, t = u->digit[i] + delta;
+        if (t < radix) {
+            u->digit[i] = (uint8_t)t;
+            delta = 0;
+        } else {
+            u->digit[i] = (uint8_t)(t % radix);
+            delta = t / radix;
+        }
+        low = i;
+    }
+    return low;
+}
+
+/* Prefix rows from..L-1: row i = row i-1 * u_{k_i}. */
+SB_SCALAR static void rebuild_prefix(sb_bsgs_unranker *u, int from)
+{
+    const sb_bsgs *b = u->b;
+    const size_t m = (size_t)b->m;
+    for (int i = from; i < b->nlevels; i++) {
+        const uint8_t *rep = b->levels[i].rep + u->digit[i] * m;
+        uint8_t *row = u->prefix + (size_t)i * m;
+        if (i == 0) {
+            memcpy(row, rep, m);
+        } else {
+            const uint8_t *prev = row - m;
+            for (size_t x = 0; x < m; x++)
+                row[x] = prev[rep[x]];
+        }
+    }
+}
+
+void sb_bsgs_unranker_seek(sb_bsgs_unranker *u, uint64_t r, uint8_t *p)
+{
+    const sb_bsgs *b = u->b;
+    const int L = b->nlevels;
+    int from;
+    if (!u->valid || r < u->rank) {
+        uint64_t rest = r;
+        for (int i = L - 1; i >= 0; i--) {
+            uint64_t size = (uint64_t)b->levels[i].size;
+            u->digit[i] = (uint8_t)(rest % size);
+            rest /= size;
+        }
+        from = 0;
+        u->valid = true;
+    } else {
+        from = add_to_digits(u, r - u->rank);
+    }
+    u->rank = r;
+    rebuild_prefix(u, from);
+    if (L == 0)
+        for (int x = 0; x < b->m; x++)
+            p[x] = (uint8_t)x;
+    else
+        memcpy(p, u->prefix + (size_t)(L - 1) * (size_t)b->m, (size_t)b->m);
+}

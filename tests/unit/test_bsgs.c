@@ -183,6 +183,30 @@ static void check_states(const sb_bsgs *b, int ngens, const uint8_t *rows)
     free(queue);
 }
 
+/* The sequential unranker agrees with unrank64 stepping by one (over the first 400,000 ranks), and
+ * on random strides (forwards and backwards). */
+static void check_unranker(const sb_bsgs *b)
+{
+    sb_bsgs_unranker u;
+    assert_int_equal(sb_bsgs_unranker_init(&u, b), 0);
+    uint8_t p[256], q[256];
+    uint64_t n = (uint64_t)b->order, first = n < 400000 ? n : 400000;
+    for (uint64_t r = 0; r < first; r++) {
+        sb_bsgs_unranker_seek(&u, r, p);
+        sb_bsgs_unrank64(b, r, q);
+        assert_memory_equal(p, q, (size_t)b->m);
+    }
+    uint64_t r = 0;
+    for (uint64_t i = 0; i < 5000; i++) {
+        uint64_t step = sb_rand64(3, 0, i) % (i % 3 == 0 ? n : 1000);
+        r = i % 7 == 0 ? step % n : (r + step) % n;
+        sb_bsgs_unranker_seek(&u, r, p);
+        sb_bsgs_unrank64(b, r, q);
+        assert_memory_equal(p, q, (size_t)b->m);
+    }
+    sb_bsgs_unranker_free(&u);
+}
+
 /* ---- orders ------------------------------------------------------------------------------- */
 
 static void test_symmetric(void **state)
@@ -265,6 +289,12 @@ static void test_trivial_and_bad_input(void **state)
     memset(p, 9, sizeof p);
     sb_bsgs_unrank(&b, 0, p);
     assert_memory_equal(p, id, 5);
+    sb_bsgs_unranker u;
+    assert_int_equal(sb_bsgs_unranker_init(&u, &b), 0);
+    memset(p, 9, sizeof p);
+    sb_bsgs_unranker_seek(&u, 0, p);
+    assert_memory_equal(p, id, 5);
+    sb_bsgs_unranker_free(&u);
     sb_bsgs_free(&b);
     build(&b, 5, 1, id); /* an identity row */
     assert_order_u(&b, 1);
@@ -387,6 +417,7 @@ static void test_cube2(void **state)
     assert_true(sb_bsgs_fits63(&b));
     check_bijection(&b);
     check_states(&b, 3, urf);
+    check_unranker(&b);
     uint8_t p[24];
     cube2_gen(LEFT, p); /* moves the fixed corner */
     assert_false(sb_bsgs_contains(&b, p));
@@ -425,6 +456,7 @@ static void test_small_bijections(void **state)
         assert_order_u(&b, cases[c].order);
         check_bijection(&b);
         check_states(&b, ngens, rows);
+        check_unranker(&b);
         sb_bsgs_free(&b);
     }
 }
