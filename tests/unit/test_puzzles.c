@@ -313,6 +313,17 @@ static void test_cube_geometry(void **state)
             }
         sb_genset_free(&gs);
     }
+    /* clockwise as seen from above: U carries the front's top row to the left face */
+    sb_genset g3;
+    build_ok(&g3, "cube_qtm", 3);
+    uint8_t solved[SB_MAX_ELEMS], after[SB_MAX_ELEMS];
+    assert_true(sb_genset_default_central(&g3, solved));
+    sb_perm_apply(g3.m, row(&g3, find_gen(&g3, "U")), solved, after);
+    for (int c = 0; c < 3; c++) {
+        assert_int_equal(after[9 + c], 2);  /* L (face 1) top row now F's colour */
+        assert_int_equal(after[18 + c], 3); /* F (face 2) top row now R's colour */
+    }
+    sb_genset_free(&g3);
     /* U F R alone leave the D L B corner where it is: three stickers fixed by every turn. */
     sb_genset gs;
     build_ok(&gs, "cube_fixed_htm", 2);
