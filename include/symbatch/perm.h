@@ -42,11 +42,30 @@ typedef struct sb_family {
     int (*count)(int n, int k);
     /* Writes the generators (count(n,k) rows of state length) and their names. */
     void (*build)(int n, int k, uint8_t *perm, char (*names)[SB_NAME_MAX]);
+    /* Puzzles (src/perm/puzzles.c) act on facelets, not on n elements: state length for valid
+     * (n, k).  NULL: n, or 2n with signed_states. */
+    int (*state_len)(int n, int k);
+    /* The default central state (state_len entries), e.g. a puzzle's solved colouring.  NULL:
+     * the identity. */
+    void (*central)(int n, int k, uint8_t *state);
 } sb_family;
 
 /* The NULL-terminated table of all families, in the order generators.md lists them. */
 const sb_family *const *sb_families(void);
 const sb_family *sb_family_find(const char *name);
+/* The NULL-terminated table of the puzzle families (cube_qtm, ..., megaminx).  They are kept
+ * out of sb_families(), whose members all act on n (or 2n) elements as generators.md section 1
+ * defines them; sb_family_find finds both. */
+const sb_family *const *sb_puzzle_families(void);
+/* Elements per state of f(n, k). */
+int sb_family_state_len(const sb_family *f, int n, int k);
+/* Writes the family's default central state of gs (gs->m entries) and returns true; false
+ * (nothing written) for explicit sets and families whose default is the identity. */
+bool sb_genset_default_central(const sb_genset *gs, uint8_t *out);
+/* The n x n x n cube by its options: metric "qtm" or "htm", fixed_corner (n = 2 only: turns of
+ * U, F, R alone).  Builds the matching family (cube_qtm, cube_htm, cube_fixed_qtm,
+ * cube_fixed_htm); for job keys `metric:` and `fixed_corner:`. */
+int sb_genset_cube(sb_genset *gs, int n, const char *metric, bool fixed_corner, sb_diag *diag);
 
 /* Builds a family's generator set.  k < 0 means "the family's default".  Parameter problems
  * go to diag (one line, no location) and return SB_EINPUT. */

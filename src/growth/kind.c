@@ -304,6 +304,8 @@ void sb_growth_result_free(sb_growth_result *r)
 
 void sb_growth_central(const sb_growth_spec *spec, uint8_t *out)
 {
+    if (!spec->central && sb_genset_default_central(&spec->gens, out))
+        return; /* a puzzle's solved colouring */
     for (int i = 0; i < spec->gens.m; i++)
         out[i] = spec->central ? spec->central[i] : (uint8_t)i;
 }

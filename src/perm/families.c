@@ -1218,12 +1218,36 @@ const sb_family *const *sb_families(void)
     return families;
 }
 
+static const sb_family *find_in(const sb_family *const *table, const char *name)
+{
+    for (const sb_family *const *f = table; *f; f++)
+        if (strcmp((*f)->name, name) == 0)
+            return *f;
+    return NULL;
+}
+
+/* The puzzles (src/perm/puzzles.c) are a second table: callers that walk sb_families() assume
+ * n elements per state, which facelet sets do not have. */
 const sb_family *sb_family_find(const char *name)
 {
     if (!name)
         return NULL;
-    for (const sb_family *const *f = families; *f; f++)
-        if (strcmp((*f)->name, name) == 0)
-            return *f;
-    return NULL;
+    const sb_family *f = find_in(families, name);
+    return f ? f : find_in(sb_puzzle_families(), name);
+}
+
+int sb_family_state_len(const sb_family *f, int n, int k)
+{
+    if (f->state_len)
+        return f->state_len(n, k);
+    return f->signed_states ? 2 * n : n;
+}
+
+bool sb_genset_default_central(const sb_genset *gs, uint8_t *out)
+{
+    const sb_family *f = gs ? sb_family_find(gs->family) : NULL;
+    if (!f || !f->central || sb_family_state_len(f, gs->n, gs->k) != gs->m)
+        return false;
+    f->central(gs->n, gs->k, out);
+    return true;
 }

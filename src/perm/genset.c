@@ -138,7 +138,7 @@ int sb_genset_family(sb_genset *gs, const char *family, int n, int k, sb_diag *d
     if (ngens < 1 || ngens > SB_MAX_GENS)
         return sb_diag_fail(diag, "%s: n = %d, k = %d gives %d generators (allowed 1..%d)", f->name,
                             n, k, ngens, SB_MAX_GENS);
-    rc = genset_alloc(gs, ngens, f->signed_states ? 2 * n : n);
+    rc = genset_alloc(gs, ngens, sb_family_state_len(f, n, k));
     if (rc != SB_OK)
         return rc;
     f->build(n, k, gs->perm, gs->names);
