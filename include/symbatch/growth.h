@@ -20,6 +20,13 @@ typedef struct sb_growth_spec {
     /* ... or explicit rows */
     int explicit_count, explicit_m;
     uint8_t *explicit_rows; /* explicit_count x explicit_m */
+    /* ... or GAP notation (symbatch/gap.h): cycle strings, or a file of GAP statements */
+    char **cycles; /* cycles_count strings as written, "(1,2,3)(4,5)" */
+    int cycles_count;
+    char **cycle_names; /* NULL, or cycles_count names (names:) */
+    int cycle_names_count;
+    char *gap_file; /* as written; a relative path is relative to the job file's folder */
+    int64_t degree; /* 0: the largest point written */
     /* growth.central_state: NULL for the identity; else m values */
     uint8_t *central;
     int central_len;

@@ -7,6 +7,7 @@
 #include "symbatch/codec.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
+#include "symbatch/gap.h"
 #include "symbatch/growth.h"
 #include "symbatch/io.h"
 #include "symbatch/json.h"
@@ -169,6 +170,11 @@ static int write_growth(sb_h5 *h, const sb_growth_spec *spec, const sb_growth_re
         err = sb_h5_write_u8_rows_root(h, "/growth/generators", gs->perm, (uint64_t)gs->ngens,
                                        (uint64_t)gs->m, "positions",
                                        "generator g maps state s to s' with s'[i] = s[p[i]]");
+    /* The generators' names, one a line (kept under HDF5's 64 KiB attribute header). */
+    char *names = err ? NULL : sb_genset_names_text(gs, 60000);
+    if (names)
+        err = sb_h5_attr_str(h, "/growth/generators", "names", names);
+    free(names);
     const char *attrs[][2] = {{"stop_reason", r->stop_reason},
                               {"mode", r->mode},
                               {"family", gs->family},

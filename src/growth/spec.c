@@ -3,6 +3,9 @@
  *
  *   generators:    {family: NAME, n: INT, k: INT}  (k optional, only for families with a k)
  *               or {explicit: [[1, 2, 0], [2, 0, 1]]}
+ *               or {cycles: ["(1,2,3)", "(1,2)"], names: [a, b], degree: 5}  (GAP notation,
+ *                  1-based; names and degree optional: default g0, g1, ... and the largest point)
+ *               or {gap_file: PATH, degree: 5}  (GAP statements; relative to the job's folder)
  *   central_state: null (identity), "001122" (one character per element: 0-9, then a-z for
  *                  10..35) or a list of integers [0, 0, 1, 1, 2, 2]
  *   mode:          auto | full | frontier
@@ -12,6 +15,8 @@
 #include "growth/spec.h"
 
 #include "job/schema.h"
+#include "symbatch/core.h"
+#include "symbatch/gap.h"
 #include "symbatch/perm.h"
 
 #include <ctype.h>
@@ -25,6 +30,10 @@
 #define P_N        P_GENS ".n"
 #define P_K        P_GENS ".k"
 #define P_EXPLICIT P_GENS ".explicit"
+#define P_CYCLES   P_GENS ".cycles"
+#define P_NAMES    P_GENS ".names"
+#define P_GAP_FILE P_GENS ".gap_file"
+#define P_DEGREE   P_GENS ".degree"
 #define P_CENTRAL  "growth.central_state"
 
 static const char *const mode_names[] = {"auto", "full", "frontier", NULL};
@@ -103,6 +112,80 @@ static int parse_explicit(sb_job *job, const struct sb_ynode *node, void *target
     return 0;
 }
 
+/* A list of strings (cycles:, names:) into malloc'd copies; `what` describes one item. */
+static int parse_strings(sb_job *job, const sb_ynode *node, const char *path, const char *what,
+                         char ***out, int *count)
+{
+    if (sb_ynode_kind(node) != SB_Y_SEQ)
+        return sb_job_error_at(job, node, path, "must be a list of %s (got %s)", what,
+                               sb_ynode_describe(node));
+    long n = (long)sb_ynode_count(node);
+    if (n < 1 || n > SB_MAX_GENS)
+        return sb_job_error_at(job, node, path, "must list 1..%d items (got %ld)", SB_MAX_GENS, n);
+    char **items = calloc((size_t)n, sizeof *items);
+    if (!items)
+        return SB_ENOMEM;
+    int rc = 0;
+    for (long i = 0; i < n && rc != SB_ENOMEM; i++) {
+        sb_ynode item = sb_yseq_item(node, (size_t)i);
+        char ipath[SB_PATH_MAX];
+        sb_job_path(ipath, path, NULL, i);
+        sb_job_note(job, ipath, &item);
+        const char *text = sb_ynode_text(&item);
+        if (sb_ynode_kind(&item) != SB_Y_SCALAR || sb_ynode_is_null(&item))
+            rc = sb_job_error_at(job, &item, ipath, "must be %s (got %s)", what,
+                                 sb_ynode_describe(&item));
+        else if (strlen(text) != sb_ynode_length(&item))
+            rc = sb_job_error_at(job, &item, ipath, "must not contain a NUL character");
+        else if (!(items[i] = strdup(text)))
+            rc = SB_ENOMEM;
+    }
+    if (rc != 0) {
+        for (long i = 0; i < n; i++)
+            free(items[i]);
+        free(items);
+        return rc;
+    }
+    *out = items;
+    *count = (int)n;
+    return 0;
+}
+
+static void free_strings(char **items, int count)
+{
+    for (int i = 0; items && i < count; i++)
+        free(items[i]);
+    free(items);
+}
+
+static int parse_cycles(sb_job *job, const struct sb_ynode *node, void *target)
+{
+    sb_growth_spec *spec = target;
+    free_strings(spec->cycles, spec->cycles_count);
+    spec->cycles = NULL;
+    return parse_strings(job, node, P_CYCLES, "permutations in GAP notation like \"(1,2,3)(4,5)\"",
+                         &spec->cycles, &spec->cycles_count);
+}
+
+static int parse_names(sb_job *job, const struct sb_ynode *node, void *target)
+{
+    sb_growth_spec *spec = target;
+    free_strings(spec->cycle_names, spec->cycle_names_count);
+    spec->cycle_names = NULL;
+    int rc = parse_strings(job, node, P_NAMES, "generator names", &spec->cycle_names,
+                           &spec->cycle_names_count);
+    for (int i = 0; rc == 0 && i < spec->cycle_names_count; i++) {
+        size_t len = strlen(spec->cycle_names[i]);
+        if (len < 1 || len >= SB_NAME_MAX) {
+            char path[SB_PATH_MAX];
+            sb_job_path(path, P_NAMES, NULL, i);
+            sb_job_error(job, path, "a name must have 1..%d characters (got %zu)", SB_NAME_MAX - 1,
+                         len);
+        }
+    }
+    return rc;
+}
+
 static const sb_field generator_fields[] = {
     {.key = "family",
      .type = SB_F_STRING,
@@ -130,6 +213,30 @@ static const sb_field generator_fields[] = {
      .set_offset = SIZE_MAX,
      .custom = parse_explicit,
      .help = "generators as lists of positions"},
+    {.key = "cycles",
+     .type = SB_F_CUSTOM,
+     .offset = 0,
+     .set_offset = SIZE_MAX,
+     .custom = parse_cycles,
+     .help = "generators in GAP cycle notation, 1-based"},
+    {.key = "names",
+     .type = SB_F_CUSTOM,
+     .offset = 0,
+     .set_offset = SIZE_MAX,
+     .custom = parse_names,
+     .help = "names of the cycles: generators (default g0, g1, ...)"},
+    {.key = "gap_file",
+     .type = SB_F_STRING,
+     .offset = offsetof(sb_growth_spec, gap_file),
+     .set_offset = SIZE_MAX,
+     .help = "file of GAP statements (relative to the job file's folder)"},
+    {.key = "degree",
+     .type = SB_F_INT,
+     .offset = offsetof(sb_growth_spec, degree),
+     .set_offset = SIZE_MAX,
+     .min = 1,
+     .max = SB_MAX_ELEMS,
+     .help = "number of points of GAP generators (default: the largest point)"},
     {.key = NULL},
 };
 
@@ -137,17 +244,30 @@ static const sb_field generator_fields[] = {
 static void generators_form(sb_job *job, const sb_ynode *node)
 {
     bool fam = sb_ymap_find(node, "family") >= 0, expl = sb_ymap_find(node, "explicit") >= 0;
+    bool cyc = sb_ymap_find(node, "cycles") >= 0, file = sb_ymap_find(node, "gap_file") >= 0;
     bool n = sb_ymap_find(node, "n") >= 0, k = sb_ymap_find(node, "k") >= 0;
-    if (fam && expl)
+    bool names = sb_ymap_find(node, "names") >= 0, degree = sb_ymap_find(node, "degree") >= 0;
+    int forms = fam + expl + cyc + file;
+    if (fam && expl && forms == 2)
         sb_job_error(job, P_EXPLICIT, "give either family or explicit, not both");
-    else if (!fam && !expl)
+    else if (forms > 1)
+        sb_job_error(job, file ? P_GAP_FILE : P_CYCLES,
+                     "give one of family, explicit, cycles or gap_file, not several");
+    else if (forms == 0)
         sb_job_error(job, P_GENS,
                      "needs either family: (with n:) or explicit: (a list of "
-                     "permutations)");
+                     "permutations), or cycles: or gap_file: (GAP notation)");
     else if (fam && !n)
         sb_job_error(job, P_N, "required key is missing (family needs n)");
     if (expl && !fam && (n || k))
         sb_job_error(job, n ? P_N : P_K, "n and k go with family:, not with explicit generators");
+    if ((cyc || file) && !fam && (n || k))
+        sb_job_error(job, n ? P_N : P_K,
+                     "n and k go with family:; GAP generators take degree: instead");
+    if (names && !cyc)
+        sb_job_error(job, P_NAMES, "names go with cycles: (a GAP file names its generators)");
+    if (degree && !cyc && !file)
+        sb_job_error(job, P_DEGREE, "degree goes with cycles: or gap_file:");
 }
 
 /* Custom fields take the whole spec (offset 0) because they fill several members. */
@@ -155,8 +275,9 @@ static int parse_generators(sb_job *job, const struct sb_ynode *node, void *targ
 {
     if (sb_ynode_kind(node) != SB_Y_MAP)
         return sb_job_error_at(job, node, P_GENS,
-                               "must be a mapping: {family: NAME, n: INT} or {explicit: [[1, 2, "
-                               "0], ...]} (got %s)",
+                               "must be a mapping: {family: NAME, n: INT}, {explicit: [[1, 2, "
+                               "0], ...]}, {cycles: [\"(1,2,3)\", ...]} or {gap_file: PATH} "
+                               "(got %s)",
                                sb_ynode_describe(node));
     int before = sb_job_problems(job);
     int rc = sb_job_walk(job, generator_fields, target, node, P_GENS);
@@ -186,6 +307,29 @@ static void print_name(FILE *out, const char *name)
         sb_job_print_string(out, name);
 }
 
+static void print_string_list(FILE *out, const char *key, char **items, int count)
+{
+    fprintf(out, "%s: [", key);
+    for (int i = 0; i < count; i++) {
+        fputs(i ? ", " : "", out);
+        sb_job_print_string(out, items[i]);
+    }
+    fputc(']', out);
+}
+
+static void print_cycles(FILE *out, const sb_growth_spec *spec)
+{
+    fputc('{', out);
+    print_string_list(out, "cycles", spec->cycles, spec->cycles_count);
+    if (spec->cycle_names) {
+        fputs(", ", out);
+        print_string_list(out, "names", spec->cycle_names, spec->cycle_names_count);
+    }
+    if (spec->degree > 0)
+        fprintf(out, ", degree: %" PRId64, spec->degree);
+    fputc('}', out);
+}
+
 static void print_generators(FILE *out, const void *target)
 {
     const sb_growth_spec *spec = target;
@@ -204,6 +348,14 @@ static void print_generators(FILE *out, const void *target)
                       spec->explicit_m);
         }
         fputs("]}", out);
+    } else if (spec->cycles) {
+        print_cycles(out, spec);
+    } else if (spec->gap_file) {
+        fputs("{gap_file: ", out);
+        sb_job_print_string(out, spec->gap_file);
+        if (spec->degree > 0)
+            fprintf(out, ", degree: %" PRId64, spec->degree);
+        fputc('}', out);
     } else {
         fputs("null", out);
     }
@@ -318,7 +470,8 @@ const sb_field sb_growth_schema[] = {
      .required = true,
      .custom = parse_generators,
      .print = print_generators,
-     .help = "{family: NAME, n: INT, k: INT} or {explicit: [[...], ...]}"},
+     .help = "{family: NAME, n: INT, k: INT}, {explicit: [[...], ...]}, {cycles: [...]} or "
+             "{gap_file: PATH}"},
     {.key = "central_state",
      .type = SB_F_CUSTOM,
      .offset = 0,
@@ -387,6 +540,9 @@ void sb_growth_spec_free(void *target)
     sb_growth_spec *spec = target;
     free(spec->family);
     free(spec->explicit_rows);
+    free_strings(spec->cycles, spec->cycles_count);
+    free_strings(spec->cycle_names, spec->cycle_names_count);
+    free(spec->gap_file);
     free(spec->central);
     sb_genset_free(&spec->gens);
     memset(spec, 0, sizeof *spec);
@@ -495,6 +651,113 @@ static int build_explicit(sb_job *job, sb_growth_spec *spec)
     return rc;
 }
 
+/* Builds spec->gens from parsed GAP permutations of state length m. */
+static int build_from_gap(sb_job *job, sb_growth_spec *spec, const sb_gap_set *set, int m,
+                          const char *path)
+{
+    sb_diag d;
+    sb_diag_init(&d);
+    int rc = sb_gap_genset(&spec->gens, set, m, &d);
+    if (rc != 0)
+        forward_diag(job, path, &d, rc);
+    sb_diag_free(&d);
+    return rc;
+}
+
+/* A problem inside cycles[i], at its string's location and the character inside it. */
+static int cycle_error(sb_job *job, int i, const char *text, const sb_gap_error *e)
+{
+    char path[SB_PATH_MAX];
+    sb_job_path(path, P_CYCLES, NULL, i);
+    return sb_job_error(job, path, "at character %ld of \"%.60s%s\": %s", e->offset + 1, text,
+                        strlen(text) > 60 ? "..." : "", e->message);
+}
+
+/* Every string parses and fits the degree; the state length into *m. */
+static int parse_cycle_strings(sb_job *job, const sb_growth_spec *spec, sb_gap_set *set, int *m)
+{
+    int rc = 0;
+    *m = 0;
+    for (int i = 0; i < set->count; i++) {
+        sb_gap_perm *p = &set->perms[i];
+        sb_gap_error e = {0};
+        const char *text = spec->cycles[i];
+        int one = 0;
+        if (sb_gap_parse_perm(text, strlen(text), p, &e) != 0) {
+            rc = cycle_error(job, i, text, &e);
+            continue;
+        }
+        if (spec->cycle_names && i < spec->cycle_names_count)
+            snprintf(p->name, SB_NAME_MAX, "%s", spec->cycle_names[i]);
+        else
+            snprintf(p->name, SB_NAME_MAX, "g%d", i);
+        sb_gap_set single = {1, p};
+        if (spec->degree > 0 && sb_gap_degree(&single, (int)spec->degree, &one, &e) != 0)
+            rc = cycle_error(job, i, text, &e);
+        *m = p->max_point > *m ? p->max_point : *m;
+    }
+    if (rc == 0 && spec->degree > 0)
+        *m = (int)spec->degree;
+    else if (rc == 0 && *m == 0)
+        rc = sb_job_error(job, P_CYCLES,
+                          "every generator is the identity (): give degree: (the number of "
+                          "points)");
+    return rc;
+}
+
+static int build_cycles(sb_job *job, sb_growth_spec *spec)
+{
+    if (spec->cycle_names && spec->cycle_names_count != spec->cycles_count)
+        return sb_job_error(job, P_NAMES,
+                            "has %d names for %d generators in cycles:", spec->cycle_names_count,
+                            spec->cycles_count);
+    sb_gap_set set = {spec->cycles_count, calloc((size_t)spec->cycles_count, sizeof(sb_gap_perm))};
+    if (!set.perms)
+        return SB_ENOMEM;
+    int m = 0;
+    int rc = parse_cycle_strings(job, spec, &set, &m);
+    if (rc == 0)
+        rc = build_from_gap(job, spec, &set, m, P_CYCLES);
+    sb_gap_set_free(&set);
+    return rc;
+}
+
+/* gap_file as a path from the working folder: relative names are the job file's folder's. */
+static int gap_file_path(const sb_job *job, const char *name, char *out, size_t size)
+{
+    char folder[4096];
+    if (name[0] == '/' || !job->path)
+        return snprintf(out, size, "%s", name) < (int)size ? 0 : SB_ELIMIT;
+    sb_path_folder(job->path, folder, sizeof folder);
+    if (strcmp(folder, ".") == 0)
+        return snprintf(out, size, "%s", name) < (int)size ? 0 : SB_ELIMIT;
+    return snprintf(out, size, "%s/%s", folder, name) < (int)size ? 0 : SB_ELIMIT;
+}
+
+static int build_gap_file(sb_job *job, sb_growth_spec *spec)
+{
+    if (!spec->gap_file[0])
+        return sb_job_error(job, P_GAP_FILE, "must name a file of GAP statements");
+    char path[8192];
+    if (gap_file_path(job, spec->gap_file, path, sizeof path) != 0)
+        return sb_job_error(job, P_GAP_FILE, "the path is too long");
+    sb_gap_set set;
+    sb_gap_error e = {0};
+    int m = 0;
+    int rc = sb_gap_read(path, &set, &e);
+    if (rc == 0)
+        rc = sb_gap_degree(&set, (int)spec->degree, &m, &e);
+    if (rc == SB_EINPUT && e.line > 0)
+        sb_job_error(job, P_GAP_FILE, "%s:%d:%d: %s", path, e.line, e.column, e.message);
+    else if (rc == SB_EINPUT)
+        sb_job_error(job, P_GAP_FILE, "%s%s%s", e.message, strstr(e.message, path) ? "" : ": ",
+                     strstr(e.message, path) ? "" : path);
+    if (rc == 0)
+        rc = build_from_gap(job, spec, &set, m, P_GAP_FILE);
+    sb_gap_set_free(&set);
+    return rc;
+}
+
 static int check_central(sb_job *job, const sb_growth_spec *spec)
 {
     int m = spec->gens.m;
@@ -518,10 +781,15 @@ int sb_growth_validate(sb_job *job)
     sb_growth_spec *spec = job->spec;
     int rc = 0;
     /* Both given is reported by the schema pass; building neither avoids a second message. */
-    if (spec->family && !spec->explicit_rows)
+    int forms = !!spec->family + !!spec->explicit_rows + !!spec->cycles + !!spec->gap_file;
+    if (forms == 1 && spec->family)
         rc = build_family(job, spec);
-    else if (spec->explicit_rows && !spec->family)
+    else if (forms == 1 && spec->explicit_rows)
         rc = build_explicit(job, spec);
+    else if (forms == 1 && spec->cycles)
+        rc = build_cycles(job, spec);
+    else if (forms == 1 && spec->gap_file)
+        rc = build_gap_file(job, spec);
     if (rc == SB_ENOMEM)
         return rc;
     if (rc == 0 && spec->central && spec->gens.m > 0)
@@ -602,6 +870,11 @@ void sb_growth_describe(const sb_job *job, FILE *out)
                 gs->ngens);
     else if (f)
         fprintf(out, "# generators: %s, n = %d: %d generators (", gs->family, gs->n, gs->ngens);
+    else if (spec->gap_file)
+        fprintf(out, "# generators: %d permutations from the GAP file %s (", gs->ngens,
+                spec->gap_file);
+    else if (spec->cycles)
+        fprintf(out, "# generators: %d permutations in GAP notation (", gs->ngens);
     else
         fprintf(out, "# generators: %d explicit permutations (", gs->ngens);
     for (int g = 0; g < gs->ngens && g < 12; g++)

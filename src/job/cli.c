@@ -5,6 +5,7 @@
 #include "symbatch/comm.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
+#include "symbatch/gap.h"
 #include "symbatch/io.h"
 #include "symbatch/job.h"
 #include "symbatch/perm.h"
@@ -48,8 +49,9 @@ static const char usage_text[] =
     "                     check a job without running it; print the effective job with\n"
     "                     defaults filled in and the memory estimate per rank\n"
     "  inspect RESULT.h5  print a human summary of a result or checkpoint file\n"
-    "  generators [FAMILY N [K]]\n"
-    "                     list the generator families, or print one family's generators\n"
+    "  generators [FAMILY N [K] | FILE.gap]\n"
+    "                     list the generator families, or print one family's generators,\n"
+    "                     or the generators of a file of GAP statements\n"
     "  --help, --version\n"
     "\n"
     "exit codes: 0 done, 1 runtime failure, 2 bad input (nothing written),\n"
@@ -255,8 +257,12 @@ static void list_families(FILE *out)
         }
         sb_diag_free(&d);
     }
-    fprintf(out, "\nexplicit generators: growth.generators.explicit: [[1,2,0],[0,2,1]]\n"
-                 "action: new[i] = old[p[i]]; show one family: symbatch generators FAMILY N [K]\n");
+    fprintf(
+        out,
+        "\nexplicit generators: growth.generators.explicit: [[1,2,0],[0,2,1]]\n"
+        "GAP notation: growth.generators.cycles: [\"(1,2,3)\", \"(1,2)\"] or gap_file: FILE.gap\n"
+        "action: new[i] = old[p[i]]; show one family: symbatch generators FAMILY N [K];\n"
+        "show a GAP file's generators: symbatch generators FILE.gap\n");
 }
 
 /* A parameter of `generators`: 0 and the value for a whole decimal number from 0 to INT_MAX, 1
@@ -317,6 +323,52 @@ static int show_family(const cli_args *a, FILE *out, FILE *err)
     return 0;
 }
 
+static void print_gap_set(const char *path, const sb_genset *gs, FILE *out)
+{
+    fprintf(out, "# %s: %d generators on %d points, %s\n", path, gs->ngens, gs->m,
+            gs->inverse_closed ? "inverse-closed" : "not inverse-closed (directed growth)");
+    fprintf(out, "# name, GAP cycles (1-based), row p (0-based: new[i] = old[p[i]])\n");
+    for (int g = 0; g < gs->ngens; g++) {
+        const uint8_t *p = gs->perm + (size_t)g * (size_t)gs->m;
+        char cycles[1024];
+        sb_gap_format(p, gs->m, cycles, sizeof cycles);
+        fprintf(out, "%-12s %-24s [", gs->names[g], cycles);
+        for (int i = 0; i < gs->m; i++)
+            fprintf(out, "%s%d", i ? "," : "", p[i]);
+        fprintf(out, "]\n");
+    }
+}
+
+/* `generators FILE.gap`: the generators a GAP file defines, as a job would use them. */
+static int show_gap_file(const char *path, FILE *out, FILE *err)
+{
+    sb_gap_set set;
+    sb_gap_error e = {0};
+    int m = 0;
+    int rc = sb_gap_read(path, &set, &e);
+    if (rc == 0)
+        rc = sb_gap_degree(&set, 0, &m, &e);
+    if (rc == SB_EINPUT && e.line > 0)
+        say(err, "symbatch: generators: %s:%d:%d: %s", path, e.line, e.column, e.message);
+    else if (rc == SB_EINPUT)
+        say(err,
+            "symbatch: generators: %s (no family of that name either; see symbatch "
+            "generators)",
+            e.message);
+    sb_genset gs;
+    sb_diag d;
+    sb_diag_init(&d);
+    if (rc == 0 && (rc = sb_gap_genset(&gs, &set, m, &d)) != 0)
+        fprintf(err, "symbatch: generators: %s", sb_diag_text(&d));
+    if (rc == 0) {
+        print_gap_set(path, &gs, out);
+        sb_genset_free(&gs);
+    }
+    sb_diag_free(&d);
+    sb_gap_set_free(&set);
+    return rc;
+}
+
 static int cmd_generators(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE *err)
 {
     if (ctx->rank != 0)
@@ -325,8 +377,10 @@ static int cmd_generators(const cli_args *a, const sb_ctx *ctx, FILE *out, FILE 
         list_families(out);
         return 0;
     }
+    if (a->nextra < 1 && !sb_family_find(a->file))
+        return show_gap_file(a->file, out, err);
     if (a->nextra < 1) {
-        fprintf(err, "symbatch: usage: symbatch generators FAMILY N [K]\n");
+        fprintf(err, "symbatch: usage: symbatch generators FAMILY N [K] | FILE.gap\n");
         return SB_EINPUT;
     }
     return show_family(a, out, err);
