@@ -105,6 +105,9 @@ void sb_bsgs_unrank(const sb_bsgs *b, sb_u128 r, uint8_t *p);
 /* The same in 64 bits, for |G| < 2^64 (fits63 for full mode); UINT64_MAX for a detected
  * non-member. */
 uint64_t sb_bsgs_rank64(const sb_bsgs *b, const uint8_t *p);
+/* The same rank from the images of the base points alone (images[j] = p[levels[j].point]):
+ * a neighbour p * g needs only images[j] = p[g[b_j]], L lookups instead of building p * g. */
+uint64_t sb_bsgs_rank64_images(const sb_bsgs *b, const uint8_t *images);
 void sb_bsgs_unrank64(const sb_bsgs *b, uint64_t r, uint8_t *p);
 
 /* Checked forms: SB_ELIMIT when |G| >= 2^128, SB_EINPUT for a non-member (or a row that is not a

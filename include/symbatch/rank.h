@@ -7,7 +7,11 @@
  *             arrangements, size m! / prod(mult!), below 2^63;
  *   signed    2n elements where position i and n+i always hold a pair {v, v+n}
  *             (burnt_pancake, signed_reversals, and any generator set that keeps such pairs):
- *             rank = perm_rank(values mod n) * 2^n + flip bits, size 2^n n!.
+ *             rank = perm_rank(values mod n) * 2^n + flip bits, size 2^n n!;
+ *   bsgs      m distinct values whose generators make a group smaller than all of S_m (or
+ *             m > 20): the group's own perfect hash from its stabiliser chain (bsgs.h), size
+ *             |G| below 2^63.  A state s = c o g (c the central state) has the rank of the
+ *             element g = c^-1 o s.
  * Ranks index the full-mode bit array and the distance table, so the scheme is recorded in the
  * result file for other programs to look states up. */
 #ifndef SYMBATCH_RANK_H
@@ -21,7 +25,9 @@
 
 #define SB_RANK_MAX_PERM 20
 
-typedef enum { SB_SPACE_PERM = 0, SB_SPACE_MULTISET, SB_SPACE_SIGNED } sb_space_kind;
+typedef enum { SB_SPACE_PERM = 0, SB_SPACE_MULTISET, SB_SPACE_SIGNED, SB_SPACE_BSGS } sb_space_kind;
+
+struct sb_bsgs;
 
 typedef struct sb_space {
     sb_space_kind kind;
@@ -46,6 +52,10 @@ typedef struct sb_space {
     uint32_t suf_idx[120];
     uint8_t suf_dig[120][8];
     uint64_t suf_sl[120], suf_sr[120];
+    /* bsgs: the group (owned; sb_space_free) and the central state and its inverse */
+    struct sb_bsgs *group;
+    uint8_t central[256], cinv[256];
+    uint8_t *gen_base; /* ngens rows of L: row g = generator g at the base points */
 } sb_space;
 
 #define SB_SUFFIX 5 /* suffix positions decoded by table (5! = 120 entries) */
@@ -55,6 +65,8 @@ typedef struct sb_space {
 int sb_space_init(sb_space *s, const uint8_t *central, int m, int ngens, const uint8_t *perms,
                   char *why, int why_size);
 const char *sb_space_name(const sb_space *s);
+/* Releases what sb_space_init allocated (the bsgs group); harmless on a zeroed space. */
+void sb_space_free(sb_space *s);
 
 uint64_t sb_space_rank(const sb_space *s, const uint64_t *words);
 void sb_space_unrank(const sb_space *s, uint64_t rank, uint64_t *words);

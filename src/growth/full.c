@@ -208,10 +208,30 @@ static inline __attribute__((always_inline)) void expand_perm1(full *f, uint64_t
         expand_perm1(f, r, M);                                                                     \
         return;
 
+/* bsgs spaces: the element of rank r (sequential, the scan's order), and each neighbour's rank
+ * from its images of the base points alone (sb_bsgs_rank64_images): no state is packed. */
+static void expand_bsgs(full *f, uint64_t r)
+{
+    const sb_space *sp = &f->space;
+    const int L = sp->group->nlevels;
+    uint8_t e[256], t[256];
+    sb_bsgs_unranker_seek(&f->bsgs_unranker, r, e);
+    for (int g = 0; g < f->ngens; g++) {
+        const uint8_t *gb = sp->gen_base + (size_t)g * (size_t)L;
+        for (int j = 0; j < L; j++)
+            t[j] = e[gb[j]];
+        send_neighbour(f, sb_bsgs_rank64_images(sp->group, t));
+    }
+}
+
 static void expand_state(full *f, uint64_t r)
 {
     uint64_t s[SB_MAX_WORDS], nb[SB_MAX_WORDS];
     const sb_space *sp = &f->space;
+    if (sp->kind == SB_SPACE_BSGS) {
+        expand_bsgs(f, r);
+        return;
+    }
     if (sp->kind == SB_SPACE_PERM && sp->codec.nw == 1 && sp->codec.width == 4) {
         switch (sp->m) {
             EXPAND_CASE(4)
@@ -482,6 +502,8 @@ static int full_free(full *f)
         free(f->ndist);
     }
     rc = sb_xchg_destroy(f->x);
+    sb_bsgs_unranker_free(&f->bsgs_unranker);
+    sb_space_free(&f->space);
     return err ? err : rc;
 }
 
@@ -665,6 +687,8 @@ static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_
     sb_growth_central(spec, central);
     char why[160];
     int err = sb_space_init(&f->space, central, gs->m, gs->ngens, gs->perm, why, sizeof why);
+    if (!err && f->space.kind == SB_SPACE_BSGS)
+        err = sb_bsgs_unranker_init(&f->bsgs_unranker, f->space.group);
     if (err)
         return err;
     snprintf(r->rank_scheme, sizeof r->rank_scheme, "%s", sb_space_name(&f->space));
@@ -741,6 +765,7 @@ int sb_full_estimate(const sb_growth_spec *spec, int nranks, sb_mem_estimate *ou
              "%s bits x %.4g states (%s ranking) / %d ranks%s + exchange buffers", "2",
              (double)space.size, sb_space_name(&space), nranks,
              spec->store_distances ? " + 1 byte per state for distances" : "");
+    sb_space_free(&space);
     return 0;
 }
 

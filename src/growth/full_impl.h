@@ -4,6 +4,7 @@
 
 #include "symbatch/comm.h"
 #include "symbatch/neighbour.h"
+#include "symbatch/bsgs.h"
 #include "symbatch/rank.h"
 
 #include <stdbool.h>
@@ -56,8 +57,9 @@ typedef struct full {
     int layer;
     uint64_t expanded; /* states expanded in this layer */
     sb_unranker unranker;
-    sb_shape *shapes; /* per generator; all generic unless one-word permutations */
-    int mpi_err;      /* a local MPI failure not agreed yet: folded into the next agreement */
+    sb_bsgs_unranker bsgs_unranker; /* bsgs spaces: the scan's elements, in rank order */
+    sb_shape *shapes;               /* per generator; all generic unless one-word permutations */
+    int mpi_err; /* a local MPI failure not agreed yet: folded into the next agreement */
 } full;
 
 /* Bit i*2 set for every 2-bit field of x equal to code. */

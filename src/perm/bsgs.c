@@ -413,15 +413,12 @@ int sb_bsgs_order_string(const sb_bsgs *b, char *buf, size_t size)
 /* Representative indices k_0..k_{L-1} of p, from the images of the base points only: t[j]
  * holds the current image of b_j (j >= level) and each level maps the rest through u_k^-1.
  * False when an image falls outside its orbit. */
-SB_SCALAR static bool digits(const sb_bsgs *b, const uint8_t *p, uint8_t *k)
+SB_SCALAR static bool digits_of_images(const sb_bsgs *b, uint8_t *t, uint8_t *k)
 {
     /* Locals, not b->...: byte stores to t may alias anything, which would reload b's fields. */
     const int L = b->nlevels;
     const size_t m = (size_t)b->m;
     const sb_bsgs_level *lv = b->levels;
-    uint8_t t[256];
-    for (int j = 0; j < L; j++)
-        t[j] = p[lv[j].point];
     for (int i = 0; i < L; i++) {
         unsigned d = lv[i].index[t[i]];
         if (d == SB_BSGS_NONE)
@@ -433,6 +430,26 @@ SB_SCALAR static bool digits(const sb_bsgs *b, const uint8_t *p, uint8_t *k)
             t[j] = v[t[j]];
     }
     return true;
+}
+
+SB_SCALAR static bool digits(const sb_bsgs *b, const uint8_t *p, uint8_t *k)
+{
+    uint8_t t[256];
+    for (int j = 0; j < b->nlevels; j++)
+        t[j] = p[b->levels[j].point];
+    return digits_of_images(b, t, k);
+}
+
+uint64_t sb_bsgs_rank64_images(const sb_bsgs *b, const uint8_t *images)
+{
+    uint8_t t[256], k[256];
+    memcpy(t, images, (size_t)b->nlevels);
+    if (!digits_of_images(b, t, k))
+        return UINT64_MAX;
+    uint64_t r = 0;
+    for (int i = 0; i < b->nlevels; i++)
+        r = r * (uint64_t)b->levels[i].size + k[i];
+    return r;
 }
 
 sb_u128 sb_bsgs_rank(const sb_bsgs *b, const uint8_t *p)

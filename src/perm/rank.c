@@ -1,10 +1,12 @@
 #include "symbatch/rank.h"
+#include "symbatch/bsgs.h"
 #include "symbatch/neighbour.h"
 
 #include "symbatch/error.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- choosing the space ------------------------------------------------------------------ */
@@ -115,6 +117,71 @@ static void set_digit_tables(sb_space *s)
     }
 }
 
+/* A permutation central state whose generators make a proper subgroup of S_m (or m > 20, where
+ * perm-lex cannot rank): the group's own perfect hash, |G| ranks instead of m!.  Returns 1 when
+ * chosen, 0 when perm-lex is the space (the whole S_m, m <= 20: perm-lex is 2-3x faster per
+ * rank), or an error with the reason. */
+static int try_bsgs(sb_space *s, const uint8_t *central, int m, int ngens, const uint8_t *perms,
+                    char *why, int why_size)
+{
+    sb_bsgs *g = calloc(1, sizeof *g);
+    if (!g || sb_bsgs_init(g, m, ngens, perms) != 0) {
+        free(g);
+        snprintf(why, (size_t)why_size, "cannot build the group's stabiliser chain");
+        return SB_ENOMEM;
+    }
+    sb_u128 mfact = 1; /* m! while it fits 128 bits (m <= 34), else 0 */
+    for (int i = 2; i <= m && mfact; i++)
+        mfact = mfact <= (~(sb_u128)0) / (sb_u128)i ? mfact * (sb_u128)i : 0;
+    bool whole = !g->order_overflow && g->order == mfact;
+    if ((whole && m <= SB_RANK_MAX_PERM) || !sb_bsgs_fits63(g)) {
+        char order[64] = "";
+        if (sb_bsgs_order_string(g, order, sizeof order) != 0)
+            snprintf(order, sizeof order, "more than 10^60");
+        sb_bsgs_free(g);
+        free(g);
+        if (whole && m <= SB_RANK_MAX_PERM)
+            return 0;
+        if (whole)
+            snprintf(why, (size_t)why_size, "%d! states do not fit a 63-bit rank", m);
+        else
+            snprintf(why, (size_t)why_size, "the group has %s elements: no 63-bit perfect hash",
+                     order);
+        return SB_ELIMIT;
+    }
+    const int L = g->nlevels;
+    s->gen_base = malloc((size_t)(ngens > 0 ? ngens : 1) * (size_t)(L > 0 ? L : 1));
+    if (!s->gen_base) {
+        sb_bsgs_free(g);
+        free(g);
+        snprintf(why, (size_t)why_size, "out of memory");
+        return SB_ENOMEM;
+    }
+    for (int k = 0; k < ngens; k++)
+        for (int j = 0; j < L; j++)
+            s->gen_base[k * L + j] = perms[(size_t)k * (size_t)m + g->levels[j].point];
+    s->kind = SB_SPACE_BSGS;
+    s->n = m;
+    s->size = (uint64_t)g->order;
+    s->group = g;
+    for (int i = 0; i < m; i++) {
+        s->central[i] = central[i];
+        s->cinv[central[i]] = (uint8_t)i;
+    }
+    return 1;
+}
+
+void sb_space_free(sb_space *s)
+{
+    free(s->gen_base);
+    s->gen_base = NULL;
+    if (s->group) {
+        sb_bsgs_free(s->group);
+        free(s->group);
+        s->group = NULL;
+    }
+}
+
 int sb_space_init(sb_space *s, const uint8_t *central, int m, int ngens, const uint8_t *perms,
                   char *why, int why_size)
 {
@@ -134,14 +201,14 @@ int sb_space_init(sb_space *s, const uint8_t *central, int m, int ngens, const u
         s->n = m / 2;
         s->size = s->fact[s->n] << s->n;
         err = 0;
+    } else if (distinct && maxv == m - 1 &&
+               (err = try_bsgs(s, central, m, ngens, perms, why, why_size)) != 0) {
+        if (err < 0)
+            return err;
+        err = 0;
     } else if (distinct && maxv == m - 1) {
         s->kind = SB_SPACE_PERM;
         s->n = m;
-        if (m > SB_RANK_MAX_PERM) {
-            snprintf(why, (size_t)why_size, "%d! states do not fit a 63-bit rank (n <= %d)", m,
-                     SB_RANK_MAX_PERM);
-            return SB_ELIMIT;
-        }
         s->size = s->fact[m];
         err = 0;
     } else {
@@ -156,11 +223,12 @@ int sb_space_init(sb_space *s, const uint8_t *central, int m, int ngens, const u
     int width_value = (s->kind != SB_SPACE_MULTISET && m <= 16) ? 15 : maxv;
     if (sb_codec_init(&s->codec, m, width_value) != 0) {
         snprintf(why, (size_t)why_size, "states of %d elements are too wide", m);
+        sb_space_free(s);
         return SB_ELIMIT;
     }
-    if (s->kind != SB_SPACE_MULTISET)
+    if (s->kind == SB_SPACE_PERM || s->kind == SB_SPACE_SIGNED)
         set_digit_tables(s);
-    if (s->kind != SB_SPACE_MULTISET && s->n <= 16)
+    if ((s->kind == SB_SPACE_PERM || s->kind == SB_SPACE_SIGNED) && s->n <= 16)
         set_suffix_tables(s);
     return 0;
 }
@@ -174,6 +242,8 @@ const char *sb_space_name(const sb_space *s)
         return "signed-perm-lex";
     case SB_SPACE_MULTISET:
         return "multiset-lex";
+    case SB_SPACE_BSGS:
+        return "bsgs";
     }
     return "unknown";
 }
@@ -310,6 +380,23 @@ static void signed_unrank(const sb_space *s, uint64_t rank, uint8_t *e)
     }
 }
 
+/* bsgs: the state s = c o g ranks as the element g = c^-1 o s. */
+static uint64_t bsgs_rank(const sb_space *s, const uint8_t *e)
+{
+    uint8_t g[256];
+    for (int i = 0; i < s->m; i++)
+        g[i] = s->cinv[e[i]];
+    return sb_bsgs_rank64(s->group, g);
+}
+
+static void bsgs_unrank(const sb_space *s, uint64_t rank, uint8_t *e)
+{
+    uint8_t g[256];
+    sb_bsgs_unrank64(s->group, rank, g);
+    for (int i = 0; i < s->m; i++)
+        e[i] = s->central[g[i]];
+}
+
 /* ---- dispatch ---------------------------------------------------------------------------- */
 
 uint64_t sb_space_rank(const sb_space *s, const uint64_t *words)
@@ -325,6 +412,8 @@ uint64_t sb_space_rank(const sb_space *s, const uint64_t *words)
         return signed_rank(s, e);
     case SB_SPACE_MULTISET:
         return multiset_rank(s, e);
+    case SB_SPACE_BSGS:
+        return bsgs_rank(s, e);
     }
     return 0;
 }
@@ -341,6 +430,9 @@ void sb_space_unrank(const sb_space *s, uint64_t rank, uint64_t *words)
         break;
     case SB_SPACE_MULTISET:
         multiset_unrank(s, rank, e);
+        break;
+    case SB_SPACE_BSGS:
+        bsgs_unrank(s, rank, e);
         break;
     }
     sb_codec_pack(&s->codec, e, words);

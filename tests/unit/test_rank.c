@@ -157,6 +157,7 @@ static void test_samples_n20(void **state)
     }
 }
 
+/* S_21 has no 63-bit perfect hash; a subgroup of 21 points may (here the trivial group). */
 static void test_too_big(void **state)
 {
     (void)state;
@@ -164,10 +165,53 @@ static void test_too_big(void **state)
     identity(c, 21);
     sb_space s;
     char why[128];
-    uint8_t p[21];
-    identity(p, 21);
-    assert_int_equal(sb_space_init(&s, c, 21, 1, p, why, sizeof why), SB_ELIMIT);
+    uint8_t p[2][21];
+    for (int i = 0; i < 21; i++)
+        p[0][i] = (uint8_t)((i + 1) % 21); /* a 21-cycle and a transposition: all of S_21 */
+    identity(p[1], 21);
+    p[1][0] = 1;
+    p[1][1] = 0;
+    assert_int_equal(sb_space_init(&s, c, 21, 2, &p[0][0], why, sizeof why), SB_ELIMIT);
     assert_non_null(strstr(why, "21!"));
+    assert_int_equal(sb_space_init(&s, c, 21, 1, p[1], why, sizeof why), 0);
+    assert_string_equal(sb_space_name(&s), "bsgs");
+    assert_true(s.size == 2);
+    sb_space_free(&s);
+}
+
+/* A proper subgroup gets its own perfect hash: A_7 from the 3-cycles (0 1 2) and (2 3 4 5 6)
+ * ... from a central state that is not the identity; every rank round-trips, and the ranks
+ * of all reachable states are exactly [0, 7!/2). */
+static void test_bsgs_space(void **state)
+{
+    (void)state;
+    const int m = 7;
+    uint8_t c[7] = {3, 0, 6, 1, 5, 2, 4}, p[2][7];
+    identity(p[0], m);
+    p[0][0] = 1, p[0][1] = 2, p[0][2] = 0;
+    for (int i = 0; i < m; i++)
+        p[1][i] = (uint8_t)(i < 2 ? i : 2 + (i - 2 + 1) % 5);
+    sb_space s;
+    char why[128];
+    assert_int_equal(sb_space_init(&s, c, m, 2, &p[0][0], why, sizeof why), 0);
+    assert_string_equal(sb_space_name(&s), "bsgs");
+    assert_true(s.size == 2520);
+    uint64_t w[SB_MAX_WORDS], w2[SB_MAX_WORDS];
+    uint8_t e[8];
+    sb_space_unrank(&s, 0, w);
+    sb_codec_unpack(&s.codec, w, e);
+    assert_memory_equal(e, c, (size_t)m); /* rank 0 is the central state */
+    for (uint64_t r = 0; r < s.size; r++) {
+        sb_space_unrank(&s, r, w);
+        assert_true(sb_space_rank(&s, w) == r);
+        /* a generator step stays inside the space */
+        sb_codec_unpack(&s.codec, w, e);
+        uint8_t ne[8];
+        sb_perm_apply(m, p[1], e, ne);
+        sb_codec_pack(&s.codec, ne, w2);
+        assert_true(sb_space_rank(&s, w2) < s.size);
+    }
+    sb_space_free(&s);
 }
 
 /* Sequential unranking over increasing ranks with gaps of every size equals direct unranking. */
@@ -322,10 +366,11 @@ static void test_seek_perm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_perm_whole),       cmocka_unit_test(test_signed_whole),
-        cmocka_unit_test(test_multiset_whole),   cmocka_unit_test(test_samples_n20),
-        cmocka_unit_test(test_too_big),          cmocka_unit_test(test_unranker),
-        cmocka_unit_test(test_neighbour_shapes), cmocka_unit_test(test_seek_perm),
+        cmocka_unit_test(test_perm_whole),     cmocka_unit_test(test_signed_whole),
+        cmocka_unit_test(test_multiset_whole), cmocka_unit_test(test_samples_n20),
+        cmocka_unit_test(test_too_big),        cmocka_unit_test(test_bsgs_space),
+        cmocka_unit_test(test_unranker),       cmocka_unit_test(test_neighbour_shapes),
+        cmocka_unit_test(test_seek_perm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
