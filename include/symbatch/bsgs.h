@@ -88,6 +88,9 @@ bool sb_bsgs_contains(const sb_bsgs *b, const uint8_t *p);
 /* |G| in decimal, exact at any size (S_255 has 505 digits).  SB_ELIMIT when buf is too small
  * (it then holds ""). */
 int sb_bsgs_order_string(const sb_bsgs *b, char *buf, size_t size);
+/* The order of the group that ngens rows of m entries generate, in decimal (a Schreier-Sims run;
+ * milliseconds for puzzles and S_n up to about 40 points).  0, or the sb_bsgs_init error. */
+int sb_group_order_string(int m, int ngens, const uint8_t *perms, char *buf, size_t size);
 /* v in decimal (up to 39 digits); SB_ELIMIT when buf is too small. */
 int sb_u128_string(sb_u128 v, char *buf, size_t size);
 

@@ -14,8 +14,10 @@ typedef enum { SB_MODE_AUTO = 0, SB_MODE_FULL, SB_MODE_FRONTIER } sb_growth_mode
 /* The `growth:` section of a job file, after validation. */
 typedef struct sb_growth_spec {
     /* growth.generators: a family ... */
-    char *family; /* NULL for explicit generators */
-    int64_t n, k; /* k = -1: the family's default */
+    char *family;      /* NULL for explicit generators */
+    char *metric;      /* family cube: "qtm" (default) or "htm" */
+    bool fixed_corner; /* family cube, n = 2: only the turns of the faces away from one corner */
+    int64_t n, k;      /* k = -1: the family's default */
     bool k_set;
     /* ... or explicit rows */
     int explicit_count, explicit_m;

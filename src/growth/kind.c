@@ -3,6 +3,7 @@
 #include "growth/engine.h"
 #include "growth/spec.h"
 
+#include "symbatch/bsgs.h"
 #include "symbatch/ckpt.h"
 #include "symbatch/codec.h"
 #include "symbatch/core.h"
@@ -106,6 +107,50 @@ static int choose_engine(const sb_job *job, int nranks, uint64_t budget, sb_mem_
     return front_rc;
 }
 
+/* The stabiliser chain behind rank scheme "bsgs", so that a reader can unrank without symbatch:
+ * the chain is rebuilt here from the generators (the construction is deterministic: the same
+ * chain the engine ranked with). */
+static int write_bsgs(sb_h5 *h, const sb_genset *gs)
+{
+    sb_bsgs b;
+    int err = sb_ctx_agree(h->ctx, sb_bsgs_init(&b, gs->m, gs->ngens, gs->perm));
+    if (err)
+        return err;
+    const int L = b.nlevels, m = b.m;
+    uint64_t rows = 0, sizes[256];
+    uint8_t base[256];
+    for (int i = 0; i < L; i++) {
+        base[i] = b.levels[i].point;
+        sizes[i] = (uint64_t)b.levels[i].size;
+        rows += sizes[i];
+    }
+    uint8_t *reps = malloc(rows * (uint64_t)m + 1);
+    err = sb_ctx_agree(h->ctx, reps ? 0 : SB_ENOMEM);
+    for (uint64_t i = 0, at = 0; !err && i < (uint64_t)L; at += sizes[i] * (uint64_t)m, i++)
+        memcpy(reps + at, b.levels[i].rep, sizes[i] * (uint64_t)m);
+    if (!err)
+        err = sb_h5_write_u8_rows_root(h, "/growth/bsgs/base", base, 1, (uint64_t)L, "points",
+                                       "base points b_0..b_{L-1} of the stabiliser chain");
+    if (!err)
+        err = sb_h5_write_u64(h, "/growth/bsgs/orbit_sizes", sizes, (uint64_t)L, "points",
+                              "r_i: the orbit of b_i under the stabiliser of b_0..b_{i-1}");
+    if (!err)
+        err = sb_h5_write_u8_rows_root(
+            h, "/growth/bsgs/transversals", reps, rows, (uint64_t)m, "positions",
+            "coset representatives, level by level (r_0 rows, then r_1, ...): row k of level i "
+            "maps b_i to its k-th orbit point; row 0 is the identity");
+    if (!err)
+        err = sb_h5_attr_str(
+            h, "/growth/bsgs", "ranking",
+            "a state s is the element g = c^-1 o s (c the central state; (a o b)[i] = a[b[i]]); "
+            "g = u_0[k_0] o u_1[k_1] o ... o u_{L-1}[k_{L-1}] with u_i[k] row k of level i; "
+            "rank = mixed radix with k_0 most significant: (...(k_0 r_1 + k_1) r_2 ...) + "
+            "k_{L-1}; unrank by composing the rows");
+    free(reps);
+    sb_bsgs_free(&b);
+    return err;
+}
+
 /* The distance table: one byte per state, indexed by the state's rank under the recorded
  * scheme, each rank writing its own block collectively. */
 static int growth_estimate(const sb_job *job, int nranks, uint64_t budget, sb_mem_estimate *out)
@@ -115,7 +160,7 @@ static int growth_estimate(const sb_job *job, int nranks, uint64_t budget, sb_me
     return err;
 }
 
-static int write_distances(sb_h5 *h, const sb_growth_result *r)
+static int write_distances(sb_h5 *h, const sb_genset *gs, const sb_growth_result *r)
 {
     const char *path = "/growth/distances";
     int err = sb_h5_write_u8_blocks(
@@ -132,7 +177,10 @@ static int write_distances(sb_h5 *h, const sb_growth_result *r)
             "perm-lex: rank = sum_i d_i (m-1-i)!, d_i = number of values after position i "
             "smaller than s[i] (lexicographic order of permutations of 0..m-1); "
             "multiset-lex: lexicographic index among the distinct arrangements of the central "
-            "state; signed-perm-lex: perm-lex(s[i] mod n, i < n) * 2^n + sum_i [s[i] >= n] 2^i");
+            "state; signed-perm-lex: perm-lex(s[i] mod n, i < n) * 2^n + sum_i [s[i] >= n] 2^i; "
+            "bsgs: see /growth/bsgs");
+    if (!err && strcmp(r->rank_scheme, "bsgs") == 0)
+        err = write_bsgs(h, gs);
     return err;
 }
 
@@ -193,8 +241,11 @@ static int write_growth(sb_h5 *h, const sb_growth_spec *spec, const sb_growth_re
         err = sb_h5_attr_i64(h, "/growth", "edges", (int64_t)r->edges);
     if (!err && r->rank_scheme[0])
         err = sb_h5_attr_str(h, "/growth", "rank_scheme", r->rank_scheme);
+    char order[600];
+    if (!err && sb_group_order_string(gs->m, gs->ngens, gs->perm, order, sizeof order) == 0)
+        err = sb_h5_attr_str(h, "/growth", "group_order", order);
     if (!err && spec->store_distances)
-        err = write_distances(h, r);
+        err = write_distances(h, gs, r);
     return err;
 }
 

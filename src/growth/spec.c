@@ -15,6 +15,7 @@
 #include "growth/spec.h"
 
 #include "job/schema.h"
+#include "symbatch/bsgs.h"
 #include "symbatch/core.h"
 #include "symbatch/gap.h"
 #include "symbatch/perm.h"
@@ -207,6 +208,17 @@ static const sb_field generator_fields[] = {
      .min = 0,
      .max = SB_MAX_ELEMS,
      .help = "default: the family's"},
+    {.key = "metric",
+     .type = SB_F_STRING,
+     .offset = offsetof(sb_growth_spec, metric),
+     .set_offset = SIZE_MAX,
+     .nullable = true,
+     .help = "family cube: qtm (quarter turns, default) or htm (quarter and half turns)"},
+    {.key = "fixed_corner",
+     .type = SB_F_BOOL,
+     .offset = offsetof(sb_growth_spec, fixed_corner),
+     .set_offset = SIZE_MAX,
+     .help = "family cube, n = 2: turn only the three faces away from one corner"},
     {.key = "explicit",
      .type = SB_F_CUSTOM,
      .offset = 0,
@@ -268,6 +280,10 @@ static void generators_form(sb_job *job, const sb_ynode *node)
         sb_job_error(job, P_NAMES, "names go with cycles: (a GAP file names its generators)");
     if (degree && !cyc && !file)
         sb_job_error(job, P_DEGREE, "degree goes with cycles: or gap_file:");
+    if (sb_ymap_find(node, "metric") >= 0 && !fam)
+        sb_job_error(job, P_GENS ".metric", "metric goes with family: cube");
+    if (sb_ymap_find(node, "fixed_corner") >= 0 && !fam)
+        sb_job_error(job, P_GENS ".fixed_corner", "fixed_corner goes with family: cube");
 }
 
 /* Custom fields take the whole spec (offset 0) because they fill several members. */
@@ -339,6 +355,10 @@ static void print_generators(FILE *out, const void *target)
         fprintf(out, ", n: %" PRId64, spec->n);
         if (spec->k_set)
             fprintf(out, ", k: %" PRId64, spec->k);
+        if (spec->metric)
+            fprintf(out, ", metric: %s", spec->metric);
+        if (spec->fixed_corner)
+            fputs(", fixed_corner: true", out);
         fputc('}', out);
     } else if (spec->explicit_rows) {
         fputs("{explicit: [", out);
@@ -444,7 +464,11 @@ static void print_central(FILE *out, const void *target)
 {
     const sb_growth_spec *spec = target;
     if (!spec->central) {
-        fputs("null  # default: the identity 0, 1, ..., m-1", out);
+        uint8_t solved[SB_MAX_ELEMS];
+        fputs(spec->gens.perm && sb_genset_default_central(&spec->gens, solved)
+                  ? "null  # default: the puzzle's solved colouring"
+                  : "null  # default: the identity 0, 1, ..., m-1",
+              out);
         return;
     }
     bool as_text = true;
@@ -539,6 +563,7 @@ void sb_growth_spec_free(void *target)
 {
     sb_growth_spec *spec = target;
     free(spec->family);
+    free(spec->metric);
     free(spec->explicit_rows);
     free_strings(spec->cycles, spec->cycles_count);
     free_strings(spec->cycle_names, spec->cycle_names_count);
@@ -603,11 +628,21 @@ static int build_family(sb_job *job, sb_growth_spec *spec)
         rc = sb_job_error(job, P_K, "family %s takes no parameter k (remove it)", f->name);
     if (rc != 0)
         return rc;
+    bool cube = strcmp(f->name, "cube") == 0;
+    if (!cube && (spec->metric || spec->fixed_corner))
+        return sb_job_error(job, spec->metric ? P_GENS ".metric" : P_GENS ".fixed_corner",
+                            "only family cube takes %s (family %s has its moves fixed)",
+                            spec->metric ? "metric" : "fixed_corner", f->name);
     sb_diag d;
     sb_diag_init(&d);
-    rc = sb_genset_family(&spec->gens, f->name, (int)spec->n, spec->k_set ? (int)spec->k : -1, &d);
+    if (cube)
+        rc = sb_genset_cube(&spec->gens, (int)spec->n, spec->metric ? spec->metric : "qtm",
+                            spec->fixed_corner, &d);
+    else
+        rc = sb_genset_family(&spec->gens, f->name, (int)spec->n, spec->k_set ? (int)spec->k : -1,
+                              &d);
     if (rc != 0)
-        forward_diag(job, spec->k_set ? P_K : P_N, &d, rc);
+        forward_diag(job, cube ? P_GENS : spec->k_set ? P_K : P_N, &d, rc);
     sb_diag_free(&d);
     return rc;
 }
@@ -837,8 +872,10 @@ static void describe_space(const sb_growth_spec *spec, FILE *out)
         return;
     }
     int mult[SB_MAX_ELEMS] = {0};
+    uint8_t central[SB_MAX_ELEMS];
+    sb_growth_central(spec, central);
     for (int i = 0; i < gs->m; i++)
-        mult[spec->central ? spec->central[i] : i]++;
+        mult[central[i]]++;
     char denom[64] = "";
     int total = 0;
     for (int value = 0; value < SB_MAX_ELEMS; value++) {
@@ -886,5 +923,9 @@ void sb_growth_describe(const sb_job *job, FILE *out)
     fprintf(out, "# inverse-closed: %s\n", gs->inverse_closed ? "yes" : "no");
     if (!gs->inverse_closed)
         fprintf(out, "# directed growth: layers are out-distances from the central state\n");
+    char order[600];
+    if (sb_group_order_string(gs->m, gs->ngens, gs->perm, order, sizeof order) == 0)
+        fprintf(out, "# group order: %s (the group the generators generate, by Schreier-Sims)\n",
+                order);
     describe_space(spec, out);
 }

@@ -3,6 +3,7 @@
 
 #include "symbatch/ckpt.h"
 #include "symbatch/comm.h"
+#include "symbatch/bsgs.h"
 #include "symbatch/core.h"
 #include "symbatch/error.h"
 #include "symbatch/gap.h"
@@ -312,6 +313,9 @@ static int show_family(const cli_args *a, FILE *out, FILE *err)
     }
     fprintf(out, "# %s n=%d k=%d: %d generators on states of %d elements, %s\n", gs.family, gs.n,
             gs.k, gs.ngens, gs.m, gs.inverse_closed ? "inverse-closed" : "not inverse-closed");
+    char order[600];
+    if (sb_group_order_string(gs.m, gs.ngens, gs.perm, order, sizeof order) == 0)
+        fprintf(out, "# group order: %s\n", order);
     for (int g = 0; g < gs.ngens; g++) {
         fprintf(out, "%-12s [", gs.names[g]);
         for (int i = 0; i < gs.m; i++)

@@ -639,3 +639,13 @@ void sb_bsgs_unranker_seek(sb_bsgs_unranker *u, uint64_t r, uint8_t *p)
     else
         memcpy(p, u->prefix + (size_t)(L - 1) * (size_t)b->m, (size_t)b->m);
 }
+
+int sb_group_order_string(int m, int ngens, const uint8_t *perms, char *buf, size_t size)
+{
+    sb_bsgs b;
+    int err = sb_bsgs_init(&b, m, ngens, perms);
+    if (!err)
+        err = sb_bsgs_order_string(&b, buf, size);
+    sb_bsgs_free(&b);
+    return err;
+}

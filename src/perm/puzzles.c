@@ -525,6 +525,20 @@ static const sb_family fam_cube_qtm = {
     .central = cube_central,
 };
 
+/* `cube`: the job-file family whose growth.generators.metric (qtm, the default, or htm) and
+ * fixed_corner pick one of the sets below (sb_genset_cube); on its own, the quarter turns. */
+static const sb_family fam_cube = {
+    .name = "cube",
+    .params = "2 <= n <= 6; metric: qtm | htm, fixed_corner (n = 2)",
+    .group = "cube; states: colourings",
+    .min_n = 2,
+    .max_n = 6,
+    .count = count_cube_qtm,
+    .build = build_cube_qtm,
+    .state_len = cube_len,
+    .central = cube_central,
+};
+
 static const sb_family fam_cube_htm = {
     .name = "cube_htm",
     .params = "2 <= n <= 6 (n x n x n cube, 6n^2 facelets)",
@@ -586,8 +600,8 @@ static const sb_family fam_megaminx = {
 };
 
 static const sb_family *const puzzle_families[] = {
-    &fam_cube_qtm, &fam_cube_htm, &fam_cube_fixed_qtm, &fam_cube_fixed_htm, &fam_pyraminx,
-    &fam_megaminx, NULL,
+    &fam_cube,           &fam_cube_qtm, &fam_cube_htm, &fam_cube_fixed_qtm,
+    &fam_cube_fixed_htm, &fam_pyraminx, &fam_megaminx, NULL,
 };
 
 const sb_family *const *sb_puzzle_families(void)
