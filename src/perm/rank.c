@@ -134,6 +134,11 @@ static int try_bsgs(sb_space *s, const uint8_t *central, int m, int ngens, const
     for (int i = 2; i <= m && mfact; i++)
         mfact = mfact <= (~(sb_u128)0) / (sb_u128)i ? mfact * (sb_u128)i : 0;
     bool whole = !g->order_overflow && g->order == mfact;
+    /* Test-only (benchmarks): SB_TEST_FORCE_BSGS=1 ranks all of S_m by its chain too, to
+     * measure what perm-lex saves. */
+    const char *force = getenv("SB_TEST_FORCE_BSGS");
+    if (force && force[0] == '1' && sb_bsgs_fits63(g))
+        whole = false;
     if ((whole && m <= SB_RANK_MAX_PERM) || !sb_bsgs_fits63(g)) {
         char order[64] = "";
         if (sb_bsgs_order_string(g, order, sizeof order) != 0)
