@@ -157,8 +157,8 @@ with h5py.File(fn, "r") as f:
           f"float64 {sizes.shape}", f"{secs.dtype} {secs.shape}")
     central = g["central_state"][()]
     m = central.shape[-1]
-    n = int(g.attrs["n"])
-    check(m == n, "state length of these example jobs", f"n = {n}", m)
+    n = int(g["generators"].shape[1])  # the state length (6 n^2 for a cube, n for most)
+    check(m == n, "state length: the central state's and the generators'", f"{n}", m)
     ll = g["last_layer"]
     rows = ll.shape[0]
     check(ll.dtype == np.uint8 and ll.ndim == 2 and ll.shape[1] == n, "/growth/last_layer",
@@ -223,13 +223,16 @@ declare -A KNOWN=(
     [growth-family]="num_states=362880 diameter=10 completed=1 family=pancake"
     [growth-partial]="completed=0 stop_reason=max_layers layers=20 diameter=19"
     [growth-distances]="num_states=362880 diameter=36 completed=1 mode=full"
+    [growth-gap]="num_states=120 completed=1 graph=directed family=explicit"
+    [growth-cube]="num_states=3674160 diameter=11 completed=1 mode=full rank_scheme=bsgs
+                   group_order=3674160 layer_sizes=1,9,54,321,1847,9992,50136,227536,870072,1887748,623800,2644"
 )
 
 # h5_value FILE KEY: a known-value key read with h5dump.
 h5_value() {
     case $2 in
     layers) h5_data "$1" /growth/layer_sizes | tr ',' '\n' | grep -c . ;;
-    graph | stop_reason | family | mode) h5_attr "$1" "/growth/$2" ;;
+    graph | stop_reason | family | mode | rank_scheme | group_order) h5_attr "$1" "/growth/$2" ;;
     *) h5_data "$1" "/growth/$2" ;;
     esac
 }
