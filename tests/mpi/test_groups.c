@@ -3,18 +3,23 @@
  * the same layers as frontier mode; top_spin(9, 4), whose group is A_9, in a table of 9!/2
  * states instead of 9!; the distance table's histogram equals the layer sizes.  At 1, 2 and 4
  * ranks.  SB_TEST_QUICK (the sanitizer pass) leaves out the cube. */
+#define _GNU_SOURCE /* mkdtemp */
 #include "mpicheck.h"
 
+#include "symbatch/ckpt.h"
 #include "symbatch/comm.h"
+#include "symbatch/core.h"
 #include "symbatch/growth.h"
 #include "symbatch/perm.h"
+#include "symbatch/step.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static int run(const sb_ctx *ctx, const char *family, int n, int k, int mode, bool distances,
-               sb_growth_result *r)
+static int run_step(const sb_ctx *ctx, const char *family, int n, int k, int mode, bool distances,
+                    sb_step *step, sb_growth_result *r)
 {
     sb_growth_spec spec;
     memset(&spec, 0, sizeof spec);
@@ -35,10 +40,62 @@ static int run(const sb_ctx *ctx, const char *family, int n, int k, int mode, bo
     spec.store_distances = distances;
     spec.shared_memory = true;
     memset(r, 0, sizeof *r);
-    err = mode == SB_MODE_FULL ? sb_growth_full(&spec, ctx, NULL, r)
-                               : sb_growth_frontier(&spec, ctx, NULL, r);
+    err = mode == SB_MODE_FULL ? sb_growth_full(&spec, ctx, step, r)
+                               : sb_growth_frontier(&spec, ctx, step, r);
     sb_genset_free(&spec.gens);
     return err;
+}
+
+static int run(const sb_ctx *ctx, const char *family, int n, int k, int mode, bool distances,
+               sb_growth_result *r)
+{
+    return run_step(ctx, family, n, k, mode, distances, NULL, r);
+}
+
+/* A bsgs-ranked run stopped after layer 6 and resumed from its checkpoint gives the layers and
+ * the distance table of an uninterrupted one. */
+static void test_resume(mpicheck *mc, const sb_ctx *ctx, const sb_growth_result *want)
+{
+    char dir[256] = "", path[300];
+    if (ctx->rank == 0) {
+        snprintf(dir, sizeof dir, "%s/sb-groups-XXXXXX",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (!mkdtemp(dir))
+            dir[0] = '\0';
+    }
+    MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, ctx->comm);
+    snprintf(path, sizeof path, "%s/ts.ckpt.h5", dir);
+    sb_step s;
+    sb_step_init(&s, ctx, "growth", "layer");
+    s.path = path;
+    s.stop_after = 6;
+    sb_growth_result r;
+    CHECK(mc, run_step(ctx, "top_spin", 9, 4, SB_MODE_FULL, true, &s, &r) == SB_ESIGNAL,
+          "resume: the stopped run");
+    sb_growth_result_free(&r);
+    sb_ckpt ck;
+    CHECK(mc, sb_ckpt_open(&ck, ctx, path) == 0, "resume: open the checkpoint");
+    sb_step_init(&s, ctx, "growth", "layer");
+    s.path = path;
+    s.resume = &ck;
+    CHECK(mc, run_step(ctx, "top_spin", 9, 4, SB_MODE_FULL, true, &s, &r) == 0, "resume: run");
+    sb_ckpt_close(&ck);
+    CHECK(mc,
+          s.resumed_step == 6 && r.nlayers == want->nlayers &&
+              !memcmp(r.layer_sizes, want->layer_sizes, (size_t)r.nlayers * 8),
+          "resume: the same layers (resumed at %lld)", (long long)s.resumed_step);
+    uint64_t local = 0, all = 0, wlocal = 0, wall = 0;
+    for (uint64_t i = 0; i < r.dist_count; i++)
+        local += sb_mix64((r.dist_offset + i) * 1000 + r.distances[i]);
+    for (uint64_t i = 0; i < want->dist_count; i++)
+        wlocal += sb_mix64((want->dist_offset + i) * 1000 + want->distances[i]);
+    MPI_Allreduce(&local, &all, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
+    MPI_Allreduce(&wlocal, &wall, 1, MPI_UINT64_T, MPI_SUM, ctx->comm);
+    CHECK(mc, all == wall, "resume: the same distance table");
+    sb_growth_result_free(&r);
+    sb_ckpt_remove(ctx, path);
+    if (ctx->rank == 0)
+        rmdir(dir);
 }
 
 /* The distance table's histogram (over all ranks) equals the layer sizes. */
@@ -92,6 +149,7 @@ static void test_top_spin(mpicheck *mc, const sb_ctx *ctx)
     CHECK(mc, r.num_states == 181440 && r.completed, "top_spin(9,4): %" PRIu64 " states",
           r.num_states);
     check_histogram(mc, ctx, &r, "top_spin");
+    test_resume(mc, ctx, &r);
     sb_growth_result_free(&r);
 }
 
