@@ -190,7 +190,7 @@ check_absent() {
 rank_pids() {
     local pids=$1 all
     all=$(ps -e -o pid=,ppid=,comm=)
-    for _ in 1 2 3 4; do
+    for _ in 1 2 3 4 5; do
         pids="$pids $(echo "$all" | awk -v p=" $pids " 'index(p, " " $2 " ") { print $1 }' |
             tr '\n' ' ')"
     done

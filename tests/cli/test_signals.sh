@@ -52,29 +52,6 @@ EOF
 job full full
 job front frontier
 
-# rank_pids PID: the symbatch processes below PID (the ranks of an mpirun).
-rank_pids() {
-    local pids=$1 all
-    all=$(ps -e -o pid=,ppid=,comm=)
-    for _ in 1 2 3 4 5; do
-        pids="$pids $(echo "$all" | awk -v p=" $pids " 'index(p, " " $2 " ") { print $1 }' |
-            tr '\n' ' ')"
-    done
-    echo "$all" | awk -v p=" $pids " 'index(p, " " $1 " ") && $3 == "symbatch" { print $1 }' |
-        sort -u
-}
-
-# wait_for FILE ERE SECONDS: waits until a line of FILE matches.
-wait_for() {
-    local i
-    for ((i = 0; i < $3 * 20; i++)); do
-        grep -qE -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    fail "waited $3 s for /$2/ in $1
-$(show_file "$(basename "$1")" "$1")"
-}
-
 # start NAME NP [mpirun options]: starts the slowed-down job in the background, its output in
 # $W/NAME.run.{out,err}, and waits for its layer 2.  Sets MP to mpirun's pid.
 start() {
