@@ -440,16 +440,20 @@ SB_SCALAR static bool digits(const sb_bsgs *b, const uint8_t *p, uint8_t *k)
     return digits_of_images(b, t, k);
 }
 
-uint64_t sb_bsgs_rank64_images(const sb_bsgs *b, const uint8_t *images)
+/* The mixed-radix number of the digits, level 0 most significant (|G| < 2^64). */
+static uint64_t radix64(const sb_bsgs *b, const uint8_t *k)
 {
-    uint8_t t[256], k[256];
-    memcpy(t, images, (size_t)b->nlevels);
-    if (!digits_of_images(b, t, k))
-        return UINT64_MAX;
     uint64_t r = 0;
     for (int i = 0; i < b->nlevels; i++)
         r = r * (uint64_t)b->levels[i].size + k[i];
     return r;
+}
+
+uint64_t sb_bsgs_rank64_images(const sb_bsgs *b, const uint8_t *images)
+{
+    uint8_t t[256], k[256];
+    memcpy(t, images, (size_t)b->nlevels);
+    return digits_of_images(b, t, k) ? radix64(b, k) : UINT64_MAX;
 }
 
 sb_u128 sb_bsgs_rank(const sb_bsgs *b, const uint8_t *p)
@@ -466,12 +470,7 @@ sb_u128 sb_bsgs_rank(const sb_bsgs *b, const uint8_t *p)
 uint64_t sb_bsgs_rank64(const sb_bsgs *b, const uint8_t *p)
 {
     uint8_t k[256];
-    if (!digits(b, p, k))
-        return UINT64_MAX;
-    uint64_t r = 0;
-    for (int i = 0; i < b->nlevels; i++)
-        r = r * (uint64_t)b->levels[i].size + k[i];
-    return r;
+    return digits(b, p, k) ? radix64(b, k) : UINT64_MAX;
 }
 
 /* p = u_{k_0} * u_{k_1} * ... * u_{k_{L-1}}, built from the last level up. */
