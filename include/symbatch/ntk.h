@@ -89,4 +89,45 @@ int sb_ntk_ensemble_one(const sb_ntk_gp *gp, int h, double delta, double *m);
 int sb_ntk_ensemble_all_crude(const sb_ntk_gp *gp, double delta, double *m);
 int sb_ntk_ensemble_all_weights(const sb_ntk_gp *gp, double delta, double *m);
 
+/* ---- dense joint covariance and Monte Carlo (ntk.md, "Where the distributed dense algebra is
+ * the right tool"): a serial ground truth for small k. */
+
+/* Largest k for the dense functions: N = 2^k - 1 inputs, an N x N matrix (k = 12: 134 MB). */
+#define SB_NTK_DENSE_K_MAX 12
+
+/* Threshold of ntk.md's rounding: a bit is 1 when the ensemble mean exceeds it. */
+#define SB_NTK_ROUND_EPS 1e-10
+
+/* Number of inputs the dense functions cover: 2^k - 1 with the training inputs, 2^k - 1 - k
+ * without.  Returns 0 for k outside 1..SB_NTK_DENSE_K_MAX. */
+int sb_ntk_dense_n(int k, int with_training);
+
+/* The covariance of one output coordinate over the nonzero inputs, row-major n x n with
+ * n = sb_ntk_dense_n(k, with_training).  Row i is the i-th input in increasing order of its
+ * bitmask (bit j = position j); without training the k masks 1 << j are skipped.  Entries are
+ * sb_ntk_joint_cov as computed, training rows included (they are zero up to rounding).
+ * The joint covariance over (input, output coordinate) pairs is this matrix times I_k: ntk.md's
+ * GP has independent output coordinates with a shared kernel, so different coordinates have
+ * covariance exactly 0 and every coordinate has this same matrix.
+ * Returns 0 or SB_EINPUT (bad gp, k > SB_NTK_DENSE_K_MAX, NULL cov). */
+int sb_ntk_dense_cov(const sb_ntk_gp *gp, int with_training, double *cov);
+
+/* Numerical rank of the covariance over all 2^k - 1 nonzero inputs: the number of eigenvalues
+ * (LAPACKE_dsyevd) above rtol times the largest one's magnitude; ntk.md says 2^k - 1 - k.
+ * Returns 0, SB_EINPUT, SB_ENOMEM or SB_EINTERNAL when LAPACK fails. */
+int sb_ntk_dense_rank(const sb_ntk_gp *gp, double rtol, int *rank);
+
+/* Monte Carlo estimate of P(all inputs exact) for an ensemble of m networks (m > 0): Cholesky
+ * L of the covariance over the non-training inputs (LAPACKE_dpotrf; the training inputs have
+ * zero variance and are exact at their means), then `samples` draws of the ensemble mean, for
+ * every output coordinate c independently, mu_c + L z / sqrt(m).  The target is taken as the
+ * identity permutation: relabelling output coordinates does not change the probability, since
+ * all coordinates share one covariance.  z is standard normal by Box-Muller from
+ * sb_rand_unit(seed, sample, 2 index) and (..., 2 index + 1), index = c n + row, so a run is
+ * reproducible and does not depend on evaluation order.  *p is the fraction of exact draws and
+ * *se its binomial standard error sqrt(p (1 - p) / samples).
+ * Returns 0, SB_EINPUT, SB_ENOMEM, or SB_EINTERNAL when the covariance is not positive definite. */
+int sb_ntk_mc_all_exact(const sb_ntk_gp *gp, double m, long samples, unsigned long long seed,
+                        double *p, double *se);
+
 #endif

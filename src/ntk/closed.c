@@ -4,7 +4,10 @@
  * S', in both, in neither) and nothing is ever inverted. */
 #include "symbatch/ntk.h"
 
+#include "symbatch/core.h"
 #include "symbatch/error.h"
+
+#include <lapacke.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -292,5 +295,189 @@ int sb_ntk_ensemble_all_weights(const sb_ntk_gp *gp, double delta, double *m)
     if (rc == 0)
         *m = solve_union(k, zin, zout, delta, crude);
     free(z);
+    return rc;
+}
+
+/* ---- dense joint covariance and Monte Carlo ------------------------------------------------ */
+
+static int is_training(unsigned mask)
+{
+    return (mask & (mask - 1)) == 0;
+}
+
+int sb_ntk_dense_n(int k, int with_training)
+{
+    if (k < 1 || k > SB_NTK_DENSE_K_MAX)
+        return 0;
+    int n = (1 << k) - 1;
+    return with_training ? n : n - k;
+}
+
+/* The bitmasks of the dense rows, in increasing order; returns their number. */
+static int dense_masks(int k, int with_training, unsigned *masks)
+{
+    int n = 0;
+    for (unsigned x = 1; x < (1u << k); x++)
+        if (with_training || !is_training(x))
+            masks[n++] = x;
+    return n;
+}
+
+static int dense_ok(const sb_ntk_gp *gp)
+{
+    return gp_ok(gp) && gp->k <= SB_NTK_DENSE_K_MAX;
+}
+
+int sb_ntk_dense_cov(const sb_ntk_gp *gp, int with_training, double *cov)
+{
+    if (!dense_ok(gp) || !cov)
+        return SB_EINPUT;
+    unsigned masks[1u << SB_NTK_DENSE_K_MAX];
+    int n = dense_masks(gp->k, with_training, masks);
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j <= i; j++) {
+            int h = __builtin_popcount(masks[i]), h2 = __builtin_popcount(masks[j]);
+            int t = __builtin_popcount(masks[i] & masks[j]);
+            double v = joint(gp, h, h2, t);
+            cov[(size_t)i * n + j] = v;
+            cov[(size_t)j * n + i] = v;
+        }
+    }
+    return 0;
+}
+
+int sb_ntk_dense_rank(const sb_ntk_gp *gp, double rtol, int *rank)
+{
+    if (!dense_ok(gp) || !rank || !(rtol >= 0.0))
+        return SB_EINPUT;
+    int n = sb_ntk_dense_n(gp->k, 1);
+    double *a = malloc(((size_t)n * n + n) * sizeof *a);
+    if (!a)
+        return SB_ENOMEM;
+    double *w = a + (size_t)n * n;
+    int rc = sb_ntk_dense_cov(gp, 1, a);
+    if (rc == 0 && LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'L', n, a, n, w) != 0)
+        rc = SB_EINTERNAL;
+    if (rc == 0) {
+        /* eigenvalues come ascending; the largest magnitude is at one end */
+        double big = fmax(fabs(w[0]), fabs(w[n - 1]));
+        *rank = 0;
+        for (int i = 0; i < n; i++)
+            *rank += fabs(w[i]) > rtol * big;
+    }
+    free(a);
+    return rc;
+}
+
+/* Standard normal number `index` of draw `sample`, by Box-Muller (cosine branch only, so each
+ * number has its own pair of uniforms and its own key). */
+static double normal_at(uint64_t seed, uint64_t sample, uint64_t index)
+{
+    double u1 = 1.0 - sb_rand_unit(seed, sample, 2 * index); /* (0, 1]: log is finite */
+    double u2 = sb_rand_unit(seed, sample, 2 * index + 1);
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * pi * u2);
+}
+
+/* The mean of output coordinate c at input mask x: the target bit c of x (identity
+ * permutation) picks mu_in or mu_out of x's weight. */
+static double mean_at(const double *mu_in, const double *mu_out, unsigned x, int c)
+{
+    int h = __builtin_popcount(x);
+    return (x >> c) & 1u ? mu_in[h] : mu_out[h];
+}
+
+static int rounds_right(double v, unsigned x, int c)
+{
+    return (v > SB_NTK_ROUND_EPS) == (int)((x >> c) & 1u);
+}
+
+/* The training inputs carry no noise: exact when their means round right (ntk.md: they do). */
+static int training_exact(int k, const double *mu_in, const double *mu_out)
+{
+    for (int j = 0; j < k; j++)
+        for (int c = 0; c < k; c++)
+            if (!rounds_right(mean_at(mu_in, mu_out, 1u << j, c), 1u << j, c))
+                return 0;
+    return 1;
+}
+
+typedef struct mc_ctx {
+    int k, n;
+    const unsigned *masks;
+    const double *chol; /* lower Cholesky factor, row-major n x n */
+    const double *mu_in, *mu_out;
+    double scale; /* 1 / sqrt(m) */
+    uint64_t seed;
+} mc_ctx;
+
+/* One joint draw: every coordinate of every non-training input, stopping at the first wrong
+ * bit (the keys make the stop harmless to reproducibility).  z holds one coordinate's normals. */
+static int draw_exact(const mc_ctx *c, uint64_t sample, double *z)
+{
+    int n = c->n;
+    for (int coord = 0; coord < c->k; coord++) {
+        for (int i = 0; i < n; i++)
+            z[i] = normal_at(c->seed, sample, (uint64_t)coord * n + i);
+        for (int i = 0; i < n; i++) {
+            const double *row = c->chol + (size_t)i * n;
+            double noise = 0.0;
+            for (int j = 0; j <= i; j++)
+                noise += row[j] * z[j];
+            unsigned x = c->masks[i];
+            double v = mean_at(c->mu_in, c->mu_out, x, coord) + c->scale * noise;
+            if (!rounds_right(v, x, coord))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* Fills the per-weight means and the Cholesky factor of the non-training covariance. */
+static int mc_setup(const sb_ntk_gp *gp, double *mu_in, double *mu_out, double *chol)
+{
+    for (int h = 1; h <= gp->k; h++)
+        means(gp, h, &mu_in[h], &mu_out[h]);
+    int n = sb_ntk_dense_n(gp->k, 0);
+    int rc = sb_ntk_dense_cov(gp, 0, chol);
+    if (rc != 0)
+        return rc;
+    if (n > 0 && LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, chol, n) != 0)
+        return SB_EINTERNAL;
+    for (int i = 0; i < n; i++) /* dpotrf leaves the upper triangle as it was */
+        for (int j = i + 1; j < n; j++)
+            chol[(size_t)i * n + j] = 0.0;
+    return 0;
+}
+
+int sb_ntk_mc_all_exact(const sb_ntk_gp *gp, double m, long samples, unsigned long long seed,
+                        double *p, double *se)
+{
+    if (!dense_ok(gp) || !(m > 0.0) || !isfinite(m) || samples < 1 || !p || !se)
+        return SB_EINPUT;
+    int k = gp->k, n = sb_ntk_dense_n(k, 0);
+    double mu_in[SB_NTK_DENSE_K_MAX + 1], mu_out[SB_NTK_DENSE_K_MAX + 1];
+    unsigned masks[1u << SB_NTK_DENSE_K_MAX];
+    dense_masks(k, 0, masks);
+    double *buf = malloc(((size_t)n * n + n + 1) * sizeof *buf);
+    if (!buf)
+        return SB_ENOMEM;
+    int rc = mc_setup(gp, mu_in, mu_out, buf);
+    if (rc == 0) {
+        mc_ctx c = {.k = k,
+                    .n = n,
+                    .masks = masks,
+                    .chol = buf,
+                    .mu_in = mu_in,
+                    .mu_out = mu_out,
+                    .scale = 1.0 / sqrt(m),
+                    .seed = seed};
+        long hits = 0;
+        if (training_exact(k, mu_in, mu_out))
+            for (long s = 0; s < samples; s++)
+                hits += draw_exact(&c, (uint64_t)s, buf + (size_t)n * n);
+        *p = (double)hits / samples;
+        *se = sqrt(*p * (1.0 - *p) / samples);
+    }
+    free(buf);
     return rc;
 }

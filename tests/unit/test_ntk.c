@@ -350,6 +350,125 @@ static void test_dense_joint(void **state)
     }
 }
 
+/* ---- dense covariance over all inputs, rank, Monte Carlo ---------------------------------- */
+
+/* Cholesky written here (row-major, lower): returns the smallest pivot^2 relative to the
+ * largest diagonal entry, or -1 when a pivot is not positive. */
+static double cholesky_min_pivot(int n, double *a)
+{
+    double dmax = 0, pmin = INFINITY;
+    for (int i = 0; i < n; i++)
+        dmax = fmax(dmax, a[i * n + i]);
+    for (int j = 0; j < n; j++) {
+        double d = a[j * n + j];
+        for (int l = 0; l < j; l++)
+            d -= a[j * n + l] * a[j * n + l];
+        if (!(d > 0))
+            return -1;
+        pmin = fmin(pmin, d / dmax);
+        double r = sqrt(d);
+        a[j * n + j] = r;
+        for (int i = j + 1; i < n; i++) {
+            double v = a[i * n + j];
+            for (int l = 0; l < j; l++)
+                v -= a[i * n + l] * a[j * n + l];
+            a[i * n + j] = v / r;
+        }
+    }
+    return pmin;
+}
+
+/* ntk.md: "The covariance over all nonzero inputs has rank exactly 2^k - 1 - k": the k training
+ * rows vanish and the rest is positive definite.  k = 3..8, relative tolerance 1e-10. */
+static void test_dense_rank(void **state)
+{
+    (void)state;
+    for (int k = 3; k <= 8; k++) {
+        sb_ntk_gp gp = gp_of(k, SB_NTK_NTKGP);
+        int rank = -1, n = (1 << k) - 1;
+        assert_int_equal(sb_ntk_dense_n(k, 1), n);
+        assert_int_equal(sb_ntk_dense_n(k, 0), n - k);
+        assert_int_equal(sb_ntk_dense_rank(&gp, 1e-10, &rank), 0);
+        if (rank != n - k)
+            fail_msg("k = %d: rank %d, want %d", k, rank, n - k);
+        double *all = malloc(sizeof(double) * n * n), *sub = malloc(sizeof(double) * n * n);
+        assert_non_null(all);
+        assert_non_null(sub);
+        assert_int_equal(sb_ntk_dense_cov(&gp, 1, all), 0);
+        assert_int_equal(sb_ntk_dense_cov(&gp, 0, sub), 0);
+        for (int x = 1; x <= n; x++) {
+            sb_ntk_stats s;
+            int h = __builtin_popcount((unsigned)x);
+            assert_int_equal(sb_ntk_stats_at(&gp, h, &s), 0);
+            if (h > 1)
+                near(all[(x - 1) * n + (x - 1)], s.var, 1e-15, "diagonal = variance");
+            for (int y = 1; y <= n && h == 1; y++) /* training rows vanish */
+                near(all[(x - 1) * n + (y - 1)], 0, 1e-15, "training row");
+        }
+        /* the non-training matrix is the all-inputs one without the training rows, and it is
+         * positive definite (pivots well above rounding) */
+        int m = n - k, i = 0;
+        for (int x = 1; x <= n; x++) {
+            if (__builtin_popcount((unsigned)x) == 1)
+                continue;
+            int j = 0;
+            for (int y = 1; y <= n; y++)
+                if (__builtin_popcount((unsigned)y) != 1)
+                    assert_true(sub[i * m + j++] == all[(x - 1) * n + (y - 1)]);
+            i++;
+        }
+        double pmin = cholesky_min_pivot(m, sub);
+        if (!(pmin > 1e-8))
+            fail_msg("k = %d: non-training covariance not positive definite (%g)", k, pmin);
+        free(all);
+        free(sub);
+    }
+    int rank;
+    sb_ntk_gp big = gp_of(SB_NTK_DENSE_K_MAX + 1, SB_NTK_NTKGP);
+    assert_int_equal(sb_ntk_dense_rank(&big, 1e-10, &rank), SB_EINPUT);
+    assert_int_equal(sb_ntk_dense_n(SB_NTK_DENSE_K_MAX + 1, 1), 0);
+}
+
+/* ntk.md, "Check values": "P(all inputs exact), NTK-GP (exact orthant probabilities): k = 3:
+ * 0.5219 (M = 50), 0.8773 (M = 200), 0.99913 (M = 800); k = 4: 0.1007, 0.6406, 0.99776".
+ * The Monte Carlo estimate must lie within 3 standard errors, the standard error taken at the
+ * reference value (the estimate's own would be 0 if no draw failed). */
+static void test_mc_all_exact(void **state)
+{
+    (void)state;
+    const double mm[3] = {50, 200, 800};
+    const double want[2][3] = {{0.5219, 0.8773, 0.99913}, {0.1007, 0.6406, 0.99776}};
+    const long samples = 40000;
+    for (int k = 3; k <= 4; k++) {
+        sb_ntk_gp gp = gp_of(k, SB_NTK_NTKGP);
+        for (int i = 0; i < 3; i++) {
+            double p, se, w = want[k - 3][i];
+            assert_int_equal(sb_ntk_mc_all_exact(&gp, mm[i], samples, 12345 + i, &p, &se), 0);
+            double se0 = sqrt(w * (1 - w) / samples);
+            if (!(fabs(p - w) <= 3 * se0))
+                fail_msg("k = %d, M = %g: P(all exact) %.5f +- %.5f, want %.5f", k, mm[i], p, se0,
+                         w);
+            near(se, sqrt(p * (1 - p) / samples), 1e-15, "standard error");
+        }
+    }
+    /* reproducible: same seed, same answer; another seed, another sample */
+    sb_ntk_gp gp = gp_of(4, SB_NTK_NTKGP);
+    double p1, p2, p3, se;
+    assert_int_equal(sb_ntk_mc_all_exact(&gp, 200, 2000, 7, &p1, &se), 0);
+    assert_int_equal(sb_ntk_mc_all_exact(&gp, 200, 2000, 7, &p2, &se), 0);
+    assert_int_equal(sb_ntk_mc_all_exact(&gp, 200, 2000, 8, &p3, &se), 0);
+    assert_true(p1 == p2);
+    assert_true(p1 != p3);
+    /* the joint probability is below the product bound's single worst input, and far below 1 at
+     * small M: k = 4, M = 1 almost never gets every input right */
+    assert_int_equal(sb_ntk_mc_all_exact(&gp, 1, 2000, 7, &p1, &se), 0);
+    assert_true(p1 < 0.01);
+    assert_int_equal(sb_ntk_mc_all_exact(&gp, 0, 10, 7, &p1, &se), SB_EINPUT);
+    assert_int_equal(sb_ntk_mc_all_exact(&gp, 10, 0, 7, &p1, &se), SB_EINPUT);
+    gp.k = SB_NTK_DENSE_K_MAX + 1;
+    assert_int_equal(sb_ntk_mc_all_exact(&gp, 10, 10, 7, &p1, &se), SB_EINPUT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,7 +476,8 @@ int main(void)
         cmocka_unit_test(test_finite_width_theory), cmocka_unit_test(test_p_exact_single),
         cmocka_unit_test(test_ensemble_90),         cmocka_unit_test(test_ensemble_bounds),
         cmocka_unit_test(test_bad_input),           cmocka_unit_test(test_dense_stats),
-        cmocka_unit_test(test_dense_joint),
+        cmocka_unit_test(test_dense_joint),         cmocka_unit_test(test_dense_rank),
+        cmocka_unit_test(test_mc_all_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
