@@ -641,8 +641,17 @@ static int build_family(sb_job *job, sb_growth_spec *spec)
     else
         rc = sb_genset_family(&spec->gens, f->name, (int)spec->n, spec->k_set ? (int)spec->k : -1,
                               &d);
-    if (rc != 0)
-        forward_diag(job, cube ? P_GENS : spec->k_set ? P_K : P_N, &d, rc);
+    if (rc != 0 && cube) {
+        bool bad_metric =
+            spec->metric && strcmp(spec->metric, "qtm") && strcmp(spec->metric, "htm");
+        forward_diag(job,
+                     bad_metric           ? P_GENS ".metric"
+                     : spec->fixed_corner ? P_GENS ".fixed_corner"
+                                          : P_N,
+                     &d, rc);
+    } else if (rc != 0) {
+        forward_diag(job, spec->k_set ? P_K : P_N, &d, rc);
+    }
     sb_diag_free(&d);
     return rc;
 }
