@@ -209,7 +209,7 @@ SB_FAULT_CKPT_ENOSPC=1 SB_TEST_STEP_DELAY_MS=$DELAY_MS "$SB_MPIEXEC" -n 2 "$SB_B
     "$W/full.yaml" --resume >"$prefix.out" 2>"$prefix.err" </dev/null &
 mp=$!
 cleanup_hook "kill -9 $mp 2>/dev/null"
-wait_for "$prefix.err" '^layer +14 ' 60
+wait_for "$prefix.err" '^layer +[0-9]+ ' 60
 kill -s USR1 "$(rank_pids "$mp" | tail -n 1)"
 rc=0
 wait "$mp" || rc=$?
