@@ -1,0 +1,61 @@
+/* The dense joint covariance of the ntk job kind on a ScaLAPACK process grid
+ * (/work/shared/reference/ntk.md, "Where the distributed dense algebra is the right tool").
+ *
+ * The covariance of one output coordinate over the test inputs (sb_ntk_joint_cov entries) is
+ * built block-cyclically, factored by pdpotrf over the non-training inputs (positive definite:
+ * no jitter), and joint draws of an M-ensemble's mean are made through the factor in batches.
+ * Coordinates are independent with a shared covariance, and relabelling positions maps one
+ * coordinate's event "exact on every input" onto another's, so P(all exact) = p^k where p is
+ * one coordinate's probability; each draw is one column, normals keyed by (seed, draw, row).
+ * The spectrum (pdsyevd) is taken over the inputs including the k training ones, whose rows
+ * are zero: its numerical rank is n - k. */
+#ifndef SYMBATCH_NTK_COV_H
+#define SYMBATCH_NTK_COV_H
+
+#include "symbatch/comm.h"
+#include "symbatch/ntk.h"
+#include "symbatch/step.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct sb_ntk_cov_cfg {
+    sb_ntk_gp gp;
+    int max_weight;       /* inputs of weight <= max_weight (2..k) */
+    int block_size;       /* ScaLAPACK block size nb > 0 */
+    int grid_rows;        /* process grid; 0 and 0: the squarest rows x cols = ranks */
+    int grid_cols;
+    int64_t samples;      /* joint draws; 0: none */
+    int64_t sample_batch; /* draws per pdtrmm batch; 0: a default */
+    const double *M;      /* ensemble sizes for P(all exact) */
+    int nM;
+    bool spectrum; /* eigenvalues by pdsyevd */
+    uint64_t seed;
+} sb_ntk_cov_cfg;
+
+typedef struct sb_ntk_cov_result {
+    int64_t n;          /* non-training inputs (order of the factored matrix) */
+    int grid_rows, grid_cols, block_size;
+    double *eigenvalues; /* n + k ascending (training inputs included); NULL without spectrum */
+    int64_t rank;        /* eigenvalues above 1e-10 x the largest; -1 without spectrum */
+    double condition;    /* largest / smallest eigenvalue of the non-training matrix; NaN
+                            without spectrum */
+    int nM;
+    double *M, *p_all_exact, *p_ci_low, *p_ci_high; /* 95% interval */
+    double *p_coordinate; /* one coordinate's probability p, nM */
+    double cholesky_seconds, cholesky_gflops, sample_seconds, spectrum_seconds;
+} sb_ntk_cov_result;
+
+/* Collective: builds, factors, samples and (when asked) takes the spectrum.  step may be NULL;
+ * it receives progress notes and the timers "cov_build", "cholesky", "samples", "spectrum".
+ * Returns 0, SB_EINPUT (bad configuration, with a message on rank 0 through ctx->err),
+ * SB_ENOMEM, or SB_EINTERNAL when ScaLAPACK fails (a message names the routine and info). */
+int sb_ntk_cov_run(const sb_ctx *ctx, const sb_ntk_cov_cfg *cfg, sb_step *step,
+                   sb_ntk_cov_result *out);
+void sb_ntk_cov_result_free(sb_ntk_cov_result *r);
+/* Bytes per rank the run needs on nranks ranks (largest rank), for memory estimates. */
+uint64_t sb_ntk_cov_bytes_per_rank(const sb_ntk_cov_cfg *cfg, int nranks);
+/* Matrix order for k and max_weight: inputs of weight 2..max_weight (with_training: 1..). */
+int64_t sb_ntk_cov_order(int k, int max_weight, bool with_training);
+
+#endif

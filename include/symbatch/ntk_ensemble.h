@@ -1,0 +1,125 @@
+/* Finite-width ensembles for the ntk job kind (/work/shared/reference/ntk.md, "Setup"):
+ * independently initialised two-layer ReLU networks k -> ReLU(width) -> k, trained full batch on
+ * the k basis vectors e_i with targets e_{perm[i]}, evaluated on nonzero binary inputs scaled to
+ * unit norm, and averaged.
+ *
+ * Reproducibility: member j's random numbers are keyed by (seed, j) alone, and the sums over
+ * members are folded on rank 0 in member order, so every result is bitwise identical for any
+ * number of ranks and across a checkpoint and resume. */
+#ifndef SYMBATCH_NTK_ENSEMBLE_H
+#define SYMBATCH_NTK_ENSEMBLE_H
+
+#include "symbatch/ckpt.h"
+#include "symbatch/comm.h"
+#include "symbatch/step.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The two parametrisations of ntk.md. */
+typedef enum {
+    SB_NTK_PARAM_NTK = 0,     /* f = W2 relu(W1 x sigma_w / sqrt(k)) sigma_w / sqrt(width),
+                                 W ~ N(0, 1), no biases, full-batch gradient descent */
+    SB_NTK_PARAM_STANDARD = 1 /* the authors' v1 code: W1 ~ N(0, sigma_w^2 / k), W2 ~ N(0,
+                                 sigma_w^2 / width), zero-initialised trainable biases, SGD */
+} sb_ntk_param;
+
+typedef struct sb_ntk_train_cfg {
+    int k;     /* inputs and outputs, 2..62 */
+    int width; /* hidden units */
+    sb_ntk_param param;
+    double sigma_w;
+    double learning_rate;
+    int64_t epochs;   /* cap on epochs */
+    double tolerance; /* stop once the training MSE is at most this */
+    uint64_t seed;
+    const int *perm; /* k entries: the target of e_i is e_{perm[i]} */
+} sb_ntk_train_cfg;
+
+/* Test inputs: every nonzero x with min_weight <= |x| <= max_weight, in increasing order of
+ * the bitmask (bit i = position i), with their weights. */
+typedef struct sb_ntk_inputs {
+    int k;
+    int64_t n;
+    uint64_t *mask;
+    uint8_t *weight;
+} sb_ntk_inputs;
+int sb_ntk_inputs_build(sb_ntk_inputs *in, int k, int min_weight, int max_weight);
+void sb_ntk_inputs_free(sb_ntk_inputs *in);
+
+/* One network (weights row-major: w1 width x k, w2 k x width; b1, b2 NULL in the NTK
+ * parametrisation). */
+typedef struct sb_ntk_net {
+    int k, width;
+    sb_ntk_param param;
+    double sigma_w;
+    double *w1, *b1, *w2, *b2;
+} sb_ntk_net;
+typedef struct sb_ntk_fit {
+    int64_t epochs;
+    double loss; /* final training MSE */
+    bool converged;
+} sb_ntk_fit;
+int sb_ntk_net_alloc(sb_ntk_net *net, const sb_ntk_train_cfg *c);
+void sb_ntk_net_free(sb_ntk_net *net);
+/* Initialises member `member` from (seed, member) and trains it.  0, SB_EINPUT, SB_ENOMEM. */
+int sb_ntk_member_train(const sb_ntk_train_cfg *c, int64_t member, sb_ntk_net *net,
+                        sb_ntk_fit *fit);
+/* Outputs on the inputs, out[i * k + c] (n x k).  Hidden pre-activations are built
+ * incrementally (an input is a scaled sum of columns of W1), not by a dense GEMM per input. */
+int sb_ntk_net_eval(const sb_ntk_net *net, const sb_ntk_inputs *in, double *out);
+
+/* ---- distributed ensemble ------------------------------------------------------------------ */
+
+typedef struct sb_ntk_ens_cfg {
+    sb_ntk_train_cfg train;
+    int min_weight, max_weight; /* test inputs */
+    int64_t members;            /* ensemble members in all */
+    /* Ensemble sizes at which accuracy and P(all exact) are estimated, increasing, each <=
+     * members: over the floor(members / M) disjoint groups of M consecutive members. */
+    const int64_t *M;
+    int nM;
+} sb_ntk_ens_cfg;
+
+typedef struct sb_ntk_ens sb_ntk_ens;
+
+/* Collective.  0, SB_EINPUT, SB_ENOMEM (identical on every rank). */
+int sb_ntk_ens_create(sb_ntk_ens **out, const sb_ntk_ens_cfg *cfg, const sb_ctx *ctx);
+void sb_ntk_ens_free(sb_ntk_ens *e);
+/* Collective: trains and evaluates members [done, done + count), spread over the ranks, and
+ * folds their outputs into the sums on rank 0 in member order.  step (may be NULL) receives
+ * the timers "train", "eval" and "fold". */
+int sb_ntk_ens_advance(sb_ntk_ens *e, int64_t count, sb_step *step);
+int64_t sb_ntk_ens_done(const sb_ntk_ens *e);
+/* Bytes rank 0 and the other ranks hold for a given configuration and count per advance (for
+ * the kind's memory estimate). */
+uint64_t sb_ntk_ens_bytes(const sb_ntk_ens_cfg *cfg, int nranks, int64_t count, bool rank0);
+
+typedef struct sb_ntk_ens_result {
+    int k, nM;
+    int64_t members; /* members folded */
+    int64_t *M, *groups;
+    double *accuracy;           /* nM: mean fraction of exact inputs over the groups */
+    double *p_all_exact;        /* nM: fraction of groups exact on every input */
+    double *accuracy_by_weight; /* nM x k (column h - 1), NaN where no input has weight h */
+    /* Over all members, per weight h (row h - 1) and target (column 0: coordinates whose
+     * target is 1, column 1: target 0): mean of one member's output, and its variance across
+     * members (pooled over inputs and coordinates).  NaN where there is no such coordinate. */
+    double *mean_by_weight;     /* k x 2 */
+    double *variance_by_weight; /* k x 2 */
+    /* Smallest M whose prefix ensemble (members 0..M-1) is exact on at least 90% of the inputs
+     * of weight h; -1 when none up to `members`.  k entries. */
+    int64_t *size90_by_weight;
+    double epochs_mean, loss_max;
+    int64_t not_converged;
+} sb_ntk_ens_result;
+/* Collective: the results so far, identical on every rank. */
+int sb_ntk_ens_result_get(const sb_ntk_ens *e, sb_ntk_ens_result *out);
+void sb_ntk_ens_result_free(sb_ntk_ens_result *r);
+
+/* Collective: the state (members done, sums, counters) into / from a checkpoint; a checkpoint
+ * written on any number of ranks loads on any other.  SB_ECKPT when missing or damaged. */
+int sb_ntk_ens_save(const sb_ntk_ens *e, sb_ckpt *ck);
+int sb_ntk_ens_load(sb_ntk_ens *e, sb_ckpt *ck);
+
+#endif
