@@ -1,13 +1,14 @@
 /* The table of job kinds: adding a kind adds one line here (and its folder). */
 #include "symbatch/growth.h"
 #include "symbatch/job.h"
+#include "ntk/spec.h" /* sb_ntk_job_kind */
 
 #include <stdio.h>
 #include <string.h>
 
 const sb_job_kind *const *sb_job_kinds(void)
 {
-    static const sb_job_kind *const kinds[] = {&sb_growth_kind, NULL};
+    static const sb_job_kind *const kinds[] = {&sb_growth_kind, &sb_ntk_job_kind, NULL};
     return kinds;
 }
 
