@@ -7,7 +7,7 @@
 # the matching GP's prediction (at most MAX): its size90 is the smallest M whose prefix
 # ensemble (members 0..M-1) is exact on at least 90% of the weight-2 inputs ("-" when no prefix
 # reaches 90%, "(n/a)" when the run was skipped).  Usage:
-#   tests/bench/ntk_bench.sh [-b BUILD] [-n RANKS] [-w WIDTH] [-e EPOCHS_STANDARD] [-f FACTOR]
+#   tests/bench/ntk_bench.sh [-b BUILD] [-n RANKS] [-w WIDTH] [-e EPOCHS] [-f FACTOR]
 #                            [-m MAX_MEMBERS] [-p "ntk standard"] [K ...]
 #   tests/bench/ntk_bench.sh -n 2 -w 1024 5 10          # a quick look
 #   tests/bench/ntk_bench.sh 5 10 15 20 25 30           # the whole table (hours on 2 cores)
@@ -17,7 +17,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build="$root/build/rel"
 np=2
 width=4096
-epochs_std=10000
+epochs=1000
 factor=1.5
 max_members=2000
 params="ntk standard"
@@ -26,7 +26,7 @@ while getopts "b:n:w:e:f:m:p:" o; do
     b) build=$OPTARG ;;
     n) np=$OPTARG ;;
     w) width=$OPTARG ;;
-    e) epochs_std=$OPTARG ;;
+    e) epochs=$OPTARG ;;
     f) factor=$OPTARG ;;
     m) max_members=$OPTARG ;;
     p) params=$OPTARG ;;
@@ -74,11 +74,7 @@ EOF
     declare -A got=([ntk]="(n/a)" [standard]="(n/a)") secs=([ntk]="" [standard]="")
     for param in $params; do
         pred=$gp_ntk
-        extra=""
-        if [ "$param" = standard ]; then
-            pred=$gp_nngp
-            extra="epochs: $epochs_std, learning_rate: 1.0e-3, tolerance: 0,"
-        fi
+        [ "$param" = standard ] && pred=$gp_nngp
         members=$(awk -v p="$pred" -v f="$factor" -v m="$max_members" \
             'BEGIN { n = int(p * f + 0.999); if (n > m) n = m; if (n < 2) n = 2; print n }')
         cat >"$work/ens.yaml" <<EOF
@@ -86,7 +82,7 @@ kind: ntk
 output: $work/ens.h5
 seed: $k
 checkpoint: { every_seconds: 0 }
-ntk: { k: $k, parametrisation: $param, width: $width, members: $members, $extra
+ntk: { k: $k, parametrisation: $param, width: $width, members: $members, epochs: $epochs,
        eval_min_weight: 2, eval_max_weight: 2, ensemble_sizes: [$members] }
 EOF
         rm -f "$work/ens.h5"
