@@ -521,55 +521,29 @@ static int write_theory(sb_h5 *h, const sb_ntk_spec *s, const ntk_result *r)
     return err;
 }
 
-static int write_ensemble(sb_h5 *h, const sb_ntk_spec *s, const ntk_result *r)
+/* One float64 dataset of a result: 1-D when cols is 0, else rows x cols (row-major). */
+typedef struct f64_item {
+    const char *path;
+    const double *data;
+    int64_t rows, cols;
+    const char *units, *meaning;
+} f64_item;
+
+static int write_items(sb_h5 *h, const f64_item *items, size_t n)
+{
+    int err = 0;
+    for (size_t i = 0; i < n && !err; i++)
+        err = items[i].cols
+                  ? write_2d(h, items[i].path, items[i].data, items[i].rows, items[i].cols,
+                             items[i].units, items[i].meaning)
+                  : sb_h5_write_f64(h, items[i].path, items[i].data, (uint64_t)items[i].rows,
+                                    items[i].units, items[i].meaning);
+    return err;
+}
+
+static int write_ensemble_attrs(sb_h5 *h, const ntk_result *r)
 {
     const sb_ntk_ens_result *e = &r->ens;
-    const uint64_t nM = (uint64_t)e->nM, k = (uint64_t)s->k;
-    double *size90 = malloc(k * sizeof *size90);
-    int err = sb_ctx_agree(h->ctx, size90 ? 0 : SB_ENOMEM);
-    if (err) {
-        free(size90);
-        return err;
-    }
-    for (uint64_t i = 0; i < k; i++)
-        size90[i] = (double)e->size90_by_weight[i];
-    err = sb_h5_group(h, "/ntk/ensemble");
-    if (!err)
-        err = sb_h5_write_u64(h, "/ntk/ensemble/M", (const uint64_t *)e->M, nM, "networks",
-                              "ensemble sizes M");
-    if (!err)
-        err =
-            sb_h5_write_u64(h, "/ntk/ensemble/groups", (const uint64_t *)e->groups, nM, "ensembles",
-                            "disjoint groups of M consecutive members behind each estimate");
-    if (!err)
-        err = sb_h5_write_f64(h, "/ntk/ensemble/accuracy", e->accuracy, nM, "fraction",
-                              "fraction of test inputs on which the rounded mean of M networks "
-                              "is exact, averaged over the groups");
-    if (!err)
-        err = sb_h5_write_f64(h, "/ntk/ensemble/p_all_exact", e->p_all_exact, nM, "probability",
-                              "fraction of groups of M networks exact on every test input");
-    if (!err)
-        err = write_2d(h, "/ntk/ensemble/accuracy_by_weight", e->accuracy_by_weight, (int64_t)nM,
-                       (int64_t)k, "fraction",
-                       "accuracy at M = row's M on test inputs of weight h = column + 1 (NaN: "
-                       "no test input of that weight)");
-    if (!err)
-        err =
-            write_2d(h, "/ntk/ensemble/mean_by_weight", e->mean_by_weight, (int64_t)k, 2, "output",
-                     "mean output of one network over all members, for inputs of weight h = "
-                     "row + 1; column 0: coordinates whose target is 1, column 1: target 0 "
-                     "(compare /ntk/theory/*/mu_in, mu_out)");
-    if (!err)
-        err = write_2d(h, "/ntk/ensemble/variance_by_weight", e->variance_by_weight, (int64_t)k, 2,
-                       "output^2",
-                       "variance of one network's output across members, pooled over inputs "
-                       "of weight h = row + 1 and coordinates; columns as mean_by_weight "
-                       "(compare /ntk/theory/*/variance)");
-    if (!err)
-        err = sb_h5_write_f64(h, "/ntk/ensemble/size90_by_weight", size90, k, "networks",
-                              "smallest M whose prefix ensemble (members 0..M-1) is exact on at "
-                              "least 90% of the inputs of weight h = index + 1; -1: none");
-    free(size90);
     const struct {
         const char *name;
         double v;
@@ -577,12 +551,55 @@ static int write_ensemble(sb_h5 *h, const sb_ntk_spec *s, const ntk_result *r)
                  {"loss_max", e->loss_max},
                  {"seconds", r->ens_seconds},
                  {"members_per_second", r->members_per_second}};
+    int err = 0;
     for (size_t i = 0; i < sizeof attrs / sizeof attrs[0] && !err; i++)
         err = sb_h5_attr_f64(h, "/ntk/ensemble", attrs[i].name, attrs[i].v);
     if (!err)
         err = sb_h5_attr_i64(h, "/ntk/ensemble", "members", e->members);
     if (!err)
         err = sb_h5_attr_i64(h, "/ntk/ensemble", "not_converged", e->not_converged);
+    return err;
+}
+
+static int write_ensemble(sb_h5 *h, const sb_ntk_spec *s, const ntk_result *r)
+{
+    const sb_ntk_ens_result *e = &r->ens;
+    const int64_t nM = e->nM, k = s->k;
+    double size90[SB_NTK_JOB_K_MAX];
+    for (int64_t i = 0; i < k; i++)
+        size90[i] = (double)e->size90_by_weight[i];
+    const f64_item items[] = {
+        {"/ntk/ensemble/accuracy", e->accuracy, nM, 0, "fraction",
+         "fraction of test inputs on which the rounded mean of M networks is exact, averaged "
+         "over the groups (NaN: no complete group)"},
+        {"/ntk/ensemble/p_all_exact", e->p_all_exact, nM, 0, "probability",
+         "fraction of groups of M networks exact on every test input"},
+        {"/ntk/ensemble/accuracy_by_weight", e->accuracy_by_weight, nM, k, "fraction",
+         "accuracy at M = row's M on test inputs of weight h = column + 1 (NaN: no test input "
+         "of that weight)"},
+        {"/ntk/ensemble/mean_by_weight", e->mean_by_weight, k, 2, "output",
+         "mean output of one network over all members, for inputs of weight h = row + 1; column "
+         "0: coordinates whose target is 1, column 1: target 0 (compare /ntk/theory/*/mu_in, "
+         "mu_out)"},
+        {"/ntk/ensemble/variance_by_weight", e->variance_by_weight, k, 2, "output^2",
+         "variance of one network's output across members, pooled over inputs of weight h = "
+         "row + 1 and coordinates; columns as mean_by_weight (compare /ntk/theory/*/variance)"},
+        {"/ntk/ensemble/size90_by_weight", size90, k, 0, "networks",
+         "smallest M whose prefix ensemble (members 0..M-1) is exact on at least 90% of the "
+         "inputs of weight h = index + 1; -1: none"},
+    };
+    int err = sb_h5_group(h, "/ntk/ensemble");
+    if (!err)
+        err = sb_h5_write_u64(h, "/ntk/ensemble/M", (const uint64_t *)e->M, (uint64_t)nM,
+                              "networks", "ensemble sizes M");
+    if (!err)
+        err = sb_h5_write_u64(h, "/ntk/ensemble/groups", (const uint64_t *)e->groups, (uint64_t)nM,
+                              "ensembles",
+                              "disjoint groups of M consecutive members behind each estimate");
+    if (!err)
+        err = write_items(h, items, sizeof items / sizeof items[0]);
+    if (!err)
+        err = write_ensemble_attrs(h, r);
     return err;
 }
 
