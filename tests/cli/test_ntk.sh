@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The ntk job kind end to end with `mpirun symbatch run`:
-#  - a small job (k = 6, width 256, 40 members, the covariance over all inputs) on 1 and 2
+#  - a small job (k = 6, width 256, 40 members, the covariance over all inputs) on 1, 2 and 4
 #    ranks: every /ntk dataset but the timings bitwise identical (h5py; the covariance's
 #    eigenvalues and condition number, from pdsyevd on another grid, to 1e-9), the layout of the
 #    issue present with units and meaning on every dataset, the JSON summary and `inspect`;
@@ -92,6 +92,9 @@ check_matches "JSON summary: ntk fields" "$SB_OUT" '"kind":"ntk".*"theory":\{"mu
 check_matches "JSON summary: the ensemble at M = 40" "$SB_OUT" '"ensemble":\{"members":40,.*"M":40'
 check_matches "JSON summary: the covariance" "$SB_OUT" '"covariance":\{"n":57,'
 same_ntk "1 and 2 ranks give bitwise identical /ntk datasets" "$W/np1.h5" "$W/np2.h5"
+small np4
+expect_rc 0 mpirun_sb 4 run "$W/np4.yaml" --quiet
+same_ntk "1 and 4 ranks (a 2 x 2 grid) give the same /ntk datasets" "$W/np1.h5" "$W/np4.h5"
 
 # The comparison must tell results apart: another seed gives another ensemble.
 small seed12 'seed_unused: 0'
