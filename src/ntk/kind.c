@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NKINDS 2 /* SB_NTK_NTKGP, SB_NTK_NNGP */
+#define NKINDS           2 /* SB_NTK_NTKGP, SB_NTK_NNGP */
+/* Points per decade of M of the predictions drawn as curves (/ntk/theory/curve_M). */
+#define CURVE_PER_DECADE 24
 static const char *const gp_names[NKINDS] = {"ntk", "nngp"};
 static const char *const param_names[] = {"ntk", "standard"};
 
@@ -35,11 +37,14 @@ typedef struct gp_theory {
     double size90;                /* P(exact on a weight-2 input) >= 0.9; NaN at k = 2 */
     double *p_exact;              /* nM x k: P(exact on an input of weight h) */
     double *accuracy, *p_all_product, *p_all_union; /* nM, over the test inputs */
+    double *curve[3]; /* the same three at every curve_M, ncurve each */
 } gp_theory;
 
 typedef struct ntk_result {
     gp_theory gp[NKINDS];
-    int nM; /* theory grid */
+    int nM;          /* theory grid */
+    double *curve_M; /* dense log grid from 1 to the largest M of the job */
+    int ncurve;
     bool have_ens, have_cov;
     sb_ntk_ens_result ens;
     double ens_seconds, members_per_second;
@@ -173,7 +178,22 @@ static int predict(const sb_ntk_gp *gp, int lo, int hi, double m, double *p_exac
     return 0;
 }
 
-static int theory_one(const sb_ntk_spec *s, sb_ntk_kind kind, gp_theory *t)
+/* The predictions on the dense grid, for smooth curves in plots. */
+static int theory_curve(const sb_ntk_spec *s, const sb_ntk_gp *gp, const ntk_result *r,
+                        gp_theory *t)
+{
+    double p_exact[SB_NTK_JOB_K_MAX];
+    int err = 0;
+    for (int c = 0; c < 3 && !err; c++)
+        if (!(t->curve[c] = calloc((size_t)r->ncurve + 1, sizeof(double))))
+            err = SB_ENOMEM;
+    for (int i = 0; i < r->ncurve && !err; i++)
+        err = predict(gp, (int)s->eval_min_weight, sb_ntk_eval_max(s), r->curve_M[i], p_exact,
+                      &t->curve[0][i], &t->curve[1][i], &t->curve[2][i]);
+    return err;
+}
+
+static int theory_one(const sb_ntk_spec *s, sb_ntk_kind kind, const ntk_result *r, gp_theory *t)
 {
     const sb_ntk_gp gp = {.k = (int)s->k, .sigma_w = s->sigma_w, .kind = kind};
     const int k = (int)s->k, nM = s->ntheory_M;
@@ -207,7 +227,28 @@ static int theory_one(const sb_ntk_spec *s, sb_ntk_kind kind, gp_theory *t)
         err = predict(&gp, (int)s->eval_min_weight, sb_ntk_eval_max(s), s->theory_M[i],
                       t->p_exact + (size_t)i * (size_t)k, &t->accuracy[i], &t->p_all_product[i],
                       &t->p_all_union[i]);
-    return err;
+    return err ? err : theory_curve(s, &gp, r, t);
+}
+
+/* 1, 10^(1/CURVE_PER_DECADE), ... up to the largest M of the theory and covariance grids
+ * (which ends the grid). */
+static int curve_grid(const sb_ntk_spec *s, ntk_result *r)
+{
+    double top = 1;
+    for (int i = 0; i < s->ntheory_M; i++)
+        top = s->theory_M[i] > top ? s->theory_M[i] : top;
+    for (int i = 0; i < s->ncov_M; i++)
+        top = s->cov_M[i] > top ? s->cov_M[i] : top;
+    int n = (int)floor(log10(top) * CURVE_PER_DECADE + 1e-9) + 1;
+    r->curve_M = malloc(((size_t)n + 1) * sizeof *r->curve_M);
+    if (!r->curve_M)
+        return SB_ENOMEM;
+    for (int i = 0; i < n; i++)
+        r->curve_M[i] = pow(10.0, (double)i / CURVE_PER_DECADE);
+    r->ncurve = n;
+    if (r->curve_M[n - 1] < top * (1 - 1e-12))
+        r->curve_M[r->ncurve++] = top;
+    return 0;
 }
 
 static void theory_free(gp_theory *t)
@@ -216,6 +257,8 @@ static void theory_free(gp_theory *t)
     free(t->accuracy);
     free(t->p_all_product);
     free(t->p_all_union);
+    for (int c = 0; c < 3; c++)
+        free(t->curve[c]);
 }
 
 /* ---- the ensemble --------------------------------------------------------------------------- */
@@ -339,8 +382,9 @@ static int run_theory(sb_run *run, ntk_result *r)
     double t = sb_now();
     int err = 0;
     r->nM = s->ntheory_M;
+    err = curve_grid(s, r);
     for (int kind = 0; kind < NKINDS && !err; kind++)
-        err = theory_one(s, (sb_ntk_kind)kind, &r->gp[kind]);
+        err = theory_one(s, (sb_ntk_kind)kind, r, &r->gp[kind]);
     sb_step_time(&run->step, "theory", sb_now() - t);
     const gp_theory *g = &r->gp[sb_ntk_gp_of(s)];
     if (!err)
@@ -390,6 +434,7 @@ static void ntk_result_free(sb_run *run)
         return;
     for (int kind = 0; kind < NKINDS; kind++)
         theory_free(&r->gp[kind]);
+    free(r->curve_M);
     if (r->have_ens)
         sb_ntk_ens_result_free(&r->ens);
     if (r->have_cov)
@@ -445,7 +490,26 @@ static int write_2d(sb_h5 *h, const char *path, const double *rowmajor, int64_t 
     return err;
 }
 
-static int write_gp(sb_h5 *h, const sb_ntk_spec *s, const gp_theory *t, const char *name)
+static int write_curves(sb_h5 *h, const ntk_result *r, const gp_theory *t, const char *name)
+{
+    static const char *const leaf[3] = {"curve_accuracy", "curve_p_all_exact_product",
+                                        "curve_p_all_exact_union"};
+    static const char *const meaning[3] = {
+        "predicted accuracy at each /ntk/theory/curve_M (as accuracy, on a dense grid for plots)",
+        "P(all test inputs exact), product over inputs, at each /ntk/theory/curve_M",
+        "P(all test inputs exact), union bound, at each /ntk/theory/curve_M"};
+    int err = 0;
+    for (int c = 0; c < 3 && !err; c++) {
+        char p[128];
+        snprintf(p, sizeof p, "/ntk/theory/%s/%s", name, leaf[c]);
+        err = sb_h5_write_f64(h, p, t->curve[c], (uint64_t)r->ncurve,
+                              c ? "probability" : "fraction", meaning[c]);
+    }
+    return err;
+}
+
+static int write_gp(sb_h5 *h, const sb_ntk_spec *s, const ntk_result *r, const gp_theory *t,
+                    const char *name)
 {
     char p[128];
     const uint64_t k = (uint64_t)s->k, nM = (uint64_t)s->ntheory_M;
@@ -490,18 +554,22 @@ static int write_gp(sb_h5 *h, const sb_ntk_spec *s, const gp_theory *t, const ch
                                      "smallest M with P(exact on one weight-2 input) >= 0.9 (the "
                                      "ensemble size for 90% accuracy on weight-2 inputs); NaN at "
                                      "k = 2");
-    return err;
+    return err ? err : write_curves(h, r, t, name);
 }
 
 static int write_theory(sb_h5 *h, const sb_ntk_spec *s, const ntk_result *r)
 {
     int err = sb_h5_group(h, "/ntk/theory");
     for (int kind = 0; kind < NKINDS && !err; kind++)
-        err = write_gp(h, s, &r->gp[kind], gp_names[kind]);
+        err = write_gp(h, s, r, &r->gp[kind], gp_names[kind]);
     if (!err)
         err = sb_h5_write_f64(h, "/ntk/theory/M", s->theory_M, (uint64_t)s->ntheory_M, "networks",
                               "ensemble sizes of the predictions (the ensemble's M grid, else "
                               "the covariance's, else a log grid to 10000)");
+    if (!err)
+        err = sb_h5_write_f64(h, "/ntk/theory/curve_M", r->curve_M, (uint64_t)r->ncurve, "networks",
+                              "a dense log grid of M (24 a decade) up to the job's largest M, "
+                              "where the curve_* predictions are given");
     double sizes[NKINDS * 3];
     for (int kind = 0; kind < NKINDS; kind++)
         memcpy(sizes + 3 * kind, r->gp[kind].size, sizeof r->gp[kind].size);

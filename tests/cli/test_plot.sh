@@ -224,8 +224,9 @@ check_contains "unknown option: says so" "$SB_ERR" "unknown option --colour"
 
 # --- an ntk result, plotted ----------------------------------------------------------------
 
-# Accuracy and P(all exact) against M: the ensemble's points and the GP's lines, read back from
-# the SVG (log x: the vertices' x must be linear in log10 M; y linear in the value).
+# Accuracy and P(all exact) against M: the ensemble's points and the GP's lines (the dense
+# /ntk/theory/curve_* predictions), read back from the SVG (log x: the vertices' x must be
+# linear in log10 M; y linear in the value).
 cat >"$W/ntk5.yaml" <<EOF
 kind: ntk
 output: $W/ntk5.h5
@@ -245,8 +246,8 @@ if want_title not in titles:
     sys.exit(f"dc:title: expected {want_title!r} among {titles}")
 groups = {g.get("id"): g for g in root.iter(SVG + "g") if g.get("id")}
 with h5py.File(sys.argv[2], "r") as f:
-    M = [float(x) for x in f["ntk/theory/M"][()]]
-    gp = [float(x) for x in f["ntk/theory/ntk/accuracy"][()]]
+    M = [float(x) for x in f["ntk/theory/curve_M"][()]]
+    gp = [float(x) for x in f["ntk/theory/ntk/curve_accuracy"][()]]
     eM = [float(x) for x in f["ntk/ensemble/M"][()]]
 
 def line(gid):
@@ -279,7 +280,7 @@ if len(uses) != len(eM):
 print(len(M))
 EOF
 ) || fail "the ntk SVG draws the result's GP accuracy line and ensemble points: $out"
-pass "the ntk SVG draws the GP's accuracy over $out ensemble sizes and the ensemble's points"
+pass "the ntk SVG draws the GP's accuracy curve ($out points) and the ensemble's points"
 "$PY" - "$W" <<'EOF' || fail "making the ntk test file without /ntk/theory"
 import shutil, sys, h5py
 w = sys.argv[1]
