@@ -560,7 +560,7 @@ int sb_ntk_ens_load(sb_ntk_ens *e, sb_ckpt *ck)
         if (memcmp(sh, mine, nsh * sizeof *sh) != 0 || sh[SH_DONE] > (uint64_t)e->cfg.members)
             rc = SB_ECKPT;
         if (rc && root)
-            fprintf(e->ctx->err,
+            fprintf(ck->ctx->err,
                     "symbatch: %s: the ntk ensemble's shape (k, inputs, weights, "
                     "ensemble sizes) differs from this job's\n",
                     ck->path);
