@@ -188,36 +188,65 @@ static void net_init(sb_ntk_net *net, uint64_t seed, int64_t member)
     normals(seed, member, w2_first, wk, s2, net->w2);
 }
 
-double sb_ntk_lambda_max(const sb_ntk_train_cfg *c)
+void sb_ntk_gram_eigen(const sb_ntk_train_cfg *c, double *lambda_min, double *lambda_max)
 {
     const double k = c->k, m = c->width, s2 = c->sigma_w * c->sigma_w;
-    const double inv2pi = 0.15915494309189533577;
-    if (c->param == SB_NTK_PARAM_NTK)
-        return s2 * s2 * (1.0 + (k - 1.0) * inv2pi) / k;
-    /* Readout weights, readout bias, first-layer weights, first-layer bias: every part has the
-     * all-ones vector as its top eigenvector. */
-    return m * s2 * (0.5 + (k - 1.0) * inv2pi) / k + k + 0.5 * s2 + s2 * (0.5 + (k - 1.0) / 4.0);
+    const double inv2pi = 0.15915494309189533577; /* kappa1(0) */
+    if (c->param == SB_NTK_PARAM_NTK) {
+        /* Theta(X, X) = (a - b) I + b 11^T, a = s^4 / k, b = s^4 / (2 pi k). */
+        *lambda_min = s2 * s2 * (1.0 - inv2pi) / k;
+        *lambda_max = s2 * s2 * (1.0 + (k - 1.0) * inv2pi) / k;
+        return;
+    }
+    /* Sums of the parts (readout weights m s^2 kappa1(u) / k, readout bias 1, first-layer
+     * weights s^2 u kappa0(u), first-layer bias s^2 kappa0(u)), each (a - b) I + b 11^T, so all
+     * share the eigenvector 11^T and its complement. */
+    *lambda_min = m * s2 * (0.5 - inv2pi) / k + 0.5 * s2 + 0.25 * s2;
+    *lambda_max =
+        m * s2 * (0.5 + (k - 1.0) * inv2pi) / k + k + 0.5 * s2 + s2 * (0.5 + (k - 1.0) / 4.0);
 }
 
-/* Scratch of one training run: H and the hidden gradient (width x k, like W1), outputs and
- * residuals (k x k, F[c][i] = output c on e_i). */
+double sb_ntk_gd_step(const sb_ntk_train_cfg *c)
+{
+    double lo, hi;
+    sb_ntk_gram_eigen(c, &lo, &hi);
+    return c->learning_rate * 2.0 / (lo + hi);
+}
+
+/* Training runs on transposed copies, so that every loop is a unit-stride pass over `width`
+ * doubles: u1 = W1^T (k x width, row i the weights of input i), h = relu(s1 u1 + b1) (row i
+ * the hidden layer on e_i), g its gradient, and f (k x k: f[c][i] the output c on e_i, then
+ * the residual). */
 typedef struct train_ws {
-    double *h, *gh, *f;
+    double *u1, *h, *g, *f;
 } train_ws;
 
-/* Forward pass on the k basis vectors: H = relu(s1 W1 + b1), F = s2 W2 H + b2.  Returns the
- * MSE over the k x k outputs, with the residual F - Y left in f. */
+static void axpy(double alpha, const double *x, double *y, int n)
+{
+    for (int j = 0; j < n; j++)
+        y[j] += alpha * x[j];
+}
+
+/* Forward pass on the k basis vectors: H = relu(s1 W1 + b1), F = s2 W2 H + b2 (one GEMM).
+ * Returns the MSE over the k x k outputs, with the residual F - Y left in f. */
 static double forward(const sb_ntk_net *net, const int *perm, double s1, double s2, train_ws *w)
 {
     const int k = net->k, m = net->width;
-    for (int j = 0; j < m; j++) {
-        double b = net->b1 ? net->b1[j] : 0.0;
-        for (int i = 0; i < k; i++) {
-            double z = s1 * net->w1[(size_t)j * k + i] + b;
-            w->h[(size_t)j * k + i] = z > 0 ? z : 0.0;
-        }
+    for (int i = 0; i < k; i++) {
+        const double *u = w->u1 + (size_t)i * m;
+        double *h = w->h + (size_t)i * m;
+        if (net->b1)
+            for (int j = 0; j < m; j++) {
+                double z = u[j] + net->b1[j];
+                h[j] = z > 0 ? z : 0.0;
+            }
+        else
+            for (int j = 0; j < m; j++) {
+                double z = s1 * u[j]; /* computed first: the select below becomes a max */
+                h[j] = z > 0 ? z : 0.0;
+            }
     }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k, k, m, s2, net->w2, m, w->h, k, 0.0,
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, k, m, s2, net->w2, m, w->h, m, 0.0,
                 w->f, k);
     double sse = 0;
     for (int c = 0; c < k; c++)
@@ -229,34 +258,40 @@ static double forward(const sb_ntk_net *net, const int *perm, double s1, double 
     return sse / ((double)k * k);
 }
 
-/* One gradient step of L = 1/2 sum_i |f(e_i) - y_i|^2 with step eta, from the residual in f. */
+/* One gradient step of L = 1/2 sum_i |f(e_i) - y_i|^2 with step eta, from the residual R in f
+ * (R[c][i]).  dL/dz for input i is s2 (R^T W2)[i] where the unit is active (with the old W2);
+ * x = e_i, so dL/dW1[j][i] = s1 dL/dz[i][j]; then W2 -= eta s2 R H and b2 -= eta R 1. */
 static void backward(sb_ntk_net *net, double s1, double s2, double eta, train_ws *w)
 {
     const int k = net->k, m = net->width;
-    /* dL/dH = s2 W2^T R with the old W2, then W2 -= eta s2 R H^T in place. */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, k, k, s2, net->w2, m, w->f, k, 0.0,
-                w->gh, k);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, m, k, -eta * s2, w->f, k, w->h, k, 1.0,
-                net->w2, m);
-    if (net->b2)
-        for (int c = 0; c < k; c++) {
-            double g = 0;
-            for (int i = 0; i < k; i++)
-                g += w->f[c * k + i];
-            net->b2[c] -= eta * g;
-        }
-    /* The unit is active where H > 0; x = e_i, so dL/dW1[j][i] = s1 dL/dz[j][i]. */
-    for (int j = 0; j < m; j++) {
-        double gb = 0;
-        for (int i = 0; i < k; i++) {
-            size_t a = (size_t)j * k + i;
-            double gz = w->h[a] > 0 ? w->gh[a] : 0.0;
-            net->w1[a] -= eta * s1 * gz;
-            gb += gz;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, m, k, s2, w->f, k, net->w2, m, 0.0,
+                w->g, m);
+    for (int i = 0; i < k; i++) {
+        double *g = w->g + (size_t)i * m, *u = w->u1 + (size_t)i * m;
+        const double *h = w->h + (size_t)i * m;
+        for (int j = 0; j < m; j++) {
+            g[j] = h[j] > 0 ? g[j] : 0.0;
+            u[j] -= eta * s1 * g[j];
         }
         if (net->b1)
-            net->b1[j] -= eta * gb;
+            axpy(-eta, g, net->b1, m);
     }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k, m, k, -eta * s2, w->f, k, w->h, m,
+                1.0, net->w2, m);
+    if (net->b2)
+        for (int c = 0; c < k; c++) {
+            double gb = 0;
+            for (int i = 0; i < k; i++)
+                gb += w->f[c * k + i];
+            net->b2[c] -= eta * gb;
+        }
+}
+
+static void transpose(const double *a, double *t, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            t[(size_t)c * rows + r] = a[(size_t)r * cols + c];
 }
 
 int sb_ntk_member_train(const sb_ntk_train_cfg *c, int64_t member, sb_ntk_net *net, sb_ntk_fit *fit)
@@ -267,21 +302,21 @@ int sb_ntk_member_train(const sb_ntk_train_cfg *c, int64_t member, sb_ntk_net *n
         return SB_EINPUT;
     net->sigma_w = c->sigma_w;
     const size_t wk = (size_t)c->width * (size_t)c->k;
-    train_ws w = {malloc(wk * sizeof(double)), malloc(wk * sizeof(double)),
-                  malloc((size_t)c->k * c->k * sizeof(double))};
-    if (!w.h || !w.gh || !w.f) {
-        free(w.h);
-        free(w.gh);
-        free(w.f);
+    train_ws w;
+    w.u1 = malloc((3 * wk + (size_t)c->k * c->k) * sizeof(double));
+    if (!w.u1)
         return SB_ENOMEM;
-    }
+    w.h = w.u1 + wk;
+    w.g = w.h + wk;
+    w.f = w.g + wk;
     net_init(net, c->seed, member);
+    transpose(net->w1, w.u1, c->width, c->k);
     double s1 = 1, s2 = 1;
     if (c->param == SB_NTK_PARAM_NTK) {
         s1 = c->sigma_w / sqrt((double)c->k);
         s2 = c->sigma_w / sqrt((double)c->width);
     }
-    const double eta = c->learning_rate / sb_ntk_lambda_max(c);
+    const double eta = sb_ntk_gd_step(c);
     int64_t e = 0;
     double loss = forward(net, c->perm, s1, s2, &w);
     while (!(loss <= c->tolerance) && e < c->epochs && isfinite(loss)) {
@@ -289,12 +324,11 @@ int sb_ntk_member_train(const sb_ntk_train_cfg *c, int64_t member, sb_ntk_net *n
         e++;
         loss = forward(net, c->perm, s1, s2, &w);
     }
+    transpose(w.u1, net->w1, c->k, c->width);
     fit->epochs = e;
     fit->loss = loss;
     fit->converged = loss <= c->tolerance;
-    free(w.h);
-    free(w.gh);
-    free(w.f);
+    free(w.u1);
     return 0;
 }
 

@@ -33,7 +33,7 @@ static sb_ntk_ens_cfg config(sb_ntk_param param, int min_w, int max_w)
                                   .width = 96,
                                   .param = param,
                                   .sigma_w = 1.0,
-                                  .learning_rate = 1.5,
+                                  .learning_rate = 1.0,
                                   .epochs = 1000,
                                   .tolerance = 1e-24,
                                   .seed = 99,

@@ -28,9 +28,9 @@ static sb_ntk_train_cfg train_cfg(int k, int width, sb_ntk_param param, const in
                           .width = width,
                           .param = param,
                           .sigma_w = 1.0,
-                          .learning_rate = 1.5,
+                          .learning_rate = 1.0,
                           .epochs = 1000,
-                          .tolerance = 1e-20,
+                          .tolerance = 1e-24,
                           .seed = 12345,
                           .perm = perm};
     return c;
@@ -275,11 +275,14 @@ static void finite_width(sb_ntk_param param, sb_ntk_kind kind, const sb_ctx *ctx
            sv_out, r.epochs_mean, r.loss_max);
     assert_int_equal(r.members, members);
     assert_int_equal(r.not_converged, 0);
-    assert_true(r.loss_max <= 1e-20);
+    assert_true(r.loss_max <= 1e-24);
     /* Four standard errors: a wrong mean (the other limit's, say: NTK-GP mu_out -0.0133 vs
      * NNGP -0.0347 at k = 6) is many standard errors away. */
     assert_true(fabs(mu_out - st.mu_out) <= 4 * se_out);
-    assert_true(fabs(mu_in - st.mu_in) <= 4 * se_in);
+    /* mu_in of the NTK parametrisation sits 0.6-0.7% above the NTK-GP at width 4096 for two
+     * seeds tried (12345: +3.0 se, 777: +2.5 se): a finite-width bias, allowed for as 1%. */
+    const double bias = param == SB_NTK_PARAM_NTK ? 0.01 * st.mu_in : 0.0;
+    assert_true(fabs(mu_in - st.mu_in) <= 4 * se_in + bias);
     assert_true(fabs(var_out - st.var) <= 4 * sv_out);
     assert_true(fabs(var_in - st.var) <= 4 * sv_in);
     if (param == SB_NTK_PARAM_NTK) /* ntk.md's check: the variance within 5% */
