@@ -38,7 +38,7 @@ typedef enum {
  * sum_i |f(e_i) - y_i|^2 / k^2; at tolerance 1e-24 every training residual is below
  * k 1e-12 < SB_NTK_ROUND_EPS, so the training inputs (weight 1) round exactly from one member
  * on.  Recommended job defaults, both parametrisations: learning_rate 1, tolerance 1e-24,
- * epochs 1000 (a cap: k = 10, width 4096 converges in about 40 (NTK) and 75 (standard)
+ * epochs 1000 (a cap: k = 10, width 4096 converges in about 40 (NTK) and 80 (standard)
  * epochs).  A member's initial weights are standard normals by Box-Muller (the cosine and the
  * sine of a pair) from sb_rand_unit(seed, member, q): W1's width k values first (row-major),
  * then W2's from position width k rounded up to even. */
@@ -101,7 +101,8 @@ typedef struct sb_ntk_ens_cfg {
     int min_weight, max_weight; /* test inputs */
     int64_t members;            /* ensemble members in all */
     /* Ensemble sizes at which accuracy and P(all exact) are estimated, increasing, each <=
-     * members: over the floor(members / M) disjoint groups of M consecutive members. */
+     * members: over the floor(members / M) disjoint groups of M consecutive members.  At most
+     * 64 sizes (nM <= 64). */
     const int64_t *M;
     int nM;
 } sb_ntk_ens_cfg;
@@ -112,7 +113,9 @@ typedef struct sb_ntk_ens sb_ntk_ens;
 int sb_ntk_ens_create(sb_ntk_ens **out, const sb_ntk_ens_cfg *cfg, const sb_ctx *ctx);
 void sb_ntk_ens_free(sb_ntk_ens *e);
 /* Collective: trains and evaluates members [done, done + count), spread over the ranks, and
- * folds their outputs into the sums on rank 0 in member order.  step (may be NULL) receives
+ * folds their outputs into the sums on rank 0 in member order.  done + count must not exceed
+ * cfg->members (SB_EINPUT).  Members go in rounds of one per rank; after an error `done`
+ * counts the rounds folded, and the state is consistent.  step (may be NULL) receives
  * the timers "train", "eval" and "fold". */
 int sb_ntk_ens_advance(sb_ntk_ens *e, int64_t count, sb_step *step);
 int64_t sb_ntk_ens_done(const sb_ntk_ens *e);
@@ -124,8 +127,9 @@ typedef struct sb_ntk_ens_result {
     int k, nM;
     int64_t members; /* members folded */
     int64_t *M, *groups;
-    double *accuracy;           /* nM: mean fraction of exact inputs over the groups */
-    double *p_all_exact;        /* nM: fraction of groups exact on every input */
+    double *accuracy;           /* nM: mean fraction of exact inputs over the groups (NaN
+                                   while no group of that size has closed) */
+    double *p_all_exact;        /* nM: fraction of groups exact on every input (NaN likewise) */
     double *accuracy_by_weight; /* nM x k (column h - 1), NaN where no input has weight h */
     /* Over all members, per weight h (row h - 1) and target (column 0: coordinates whose
      * target is 1, column 1: target 0): mean of one member's output, and its variance across
@@ -135,6 +139,10 @@ typedef struct sb_ntk_ens_result {
     /* Smallest M whose prefix ensemble (members 0..M-1) is exact on at least 90% of the inputs
      * of weight h; -1 when none up to `members`.  k entries. */
     int64_t *size90_by_weight;
+    /* Over the members folded: mean epochs trained (NaN with none), the largest final
+     * training MSE (0 with none; NaN once a member diverged), members that reached the epoch
+     * cap above the tolerance.  mean_by_weight is NaN with no member, variance_by_weight with
+     * fewer than 2 (sample variance, divisor members - 1). */
     double epochs_mean, loss_max;
     int64_t not_converged;
 } sb_ntk_ens_result;

@@ -81,7 +81,7 @@ static uint64_t local_bytes(int k, int width, int64_t n)
 {
     uint64_t wk = (uint64_t)width * (uint64_t)k, nk = (uint64_t)n * (uint64_t)k;
     uint64_t net = 2 * wk + (uint64_t)width + (uint64_t)k;
-    uint64_t scratch = 2 * wk + (uint64_t)k * k;                           /* training */
+    uint64_t scratch = 3 * wk + (uint64_t)k * k;                           /* training */
     uint64_t eval = wk + (uint64_t)(k + 1) * width + 64 * (uint64_t)width; /* evaluation */
     return 8 * (net + (scratch > eval ? scratch : eval) + nk + 3) + 17 * (uint64_t)n;
 }
