@@ -171,8 +171,8 @@ static void normals(uint64_t seed, int64_t member, uint64_t first, size_t count,
     }
 }
 
-/* W1 takes normals 0 .. width k - 1, W2 the next width k (width k is even when either is odd
- * only if k and width are both odd; the offset keeps pairs aligned anyway). */
+/* W1 takes normals 0 .. width k - 1 and W2 width k more from position width k rounded up to
+ * even, so that both start a Box-Muller pair (width k is odd when k and width both are). */
 static void net_init(sb_ntk_net *net, uint64_t seed, int64_t member)
 {
     size_t wk = (size_t)net->width * (size_t)net->k;
