@@ -1,6 +1,6 @@
 /* Throughput of the ntk ensembles (ntk_ensemble.h): members trained and evaluated per second
  * per rank.  Built and run by ntk_ensemble_bench.sh:
- *   ntk_ensemble_bench K WIDTH MEMBERS PARAM(ntk|standard) [LR EPOCHS TOL]
+ *   ntk_ensemble_bench K WIDTH MEMBERS PARAM(ntk|standard) [LR EPOCHS TOL MINW MAXW]
  * Prints, on rank 0, the seconds, members per second per rank, the timers and the fit. */
 #include "symbatch/comm.h"
 #include "symbatch/core.h"
@@ -39,8 +39,8 @@ int main(int argc, char **argv)
                   .tolerance = argc > 7 ? atof(argv[7]) : 1e-24,
                   .seed = 7,
                   .perm = perm},
-        .min_weight = 1,
-        .max_weight = k,
+        .min_weight = argc > 8 ? atoi(argv[8]) : 1,
+        .max_weight = argc > 9 ? atoi(argv[9]) : k,
         .members = atoll(argv[3]),
         .M = M,
         .nM = 2};
@@ -76,6 +76,10 @@ int main(int argc, char **argv)
         printf("  epochs mean %.1f, loss max %.3g, not converged %lld, accuracy(M=%lld) %.4f\n",
                r.epochs_mean, r.loss_max, (long long)r.not_converged, (long long)M[1],
                r.accuracy[1]);
+        printf("  size90 by weight:");
+        for (int h = c.min_weight; h <= c.max_weight; h++)
+            printf(" %d:%lld", h, (long long)r.size90_by_weight[h - 1]);
+        printf("\n");
     }
     if (!rc)
         sb_ntk_ens_result_free(&r);

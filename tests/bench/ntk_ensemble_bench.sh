@@ -1,6 +1,6 @@
 #!/bin/sh
 # Throughput of the ntk ensembles: members trained and evaluated per second per rank.
-#   tests/bench/ntk_ensemble_bench.sh [BUILD_DIR] [RANKS] [K WIDTH MEMBERS PARAM LR EPOCHS TOL]
+#   tests/bench/ntk_ensemble_bench.sh [BUILD_DIR] [RANKS] [K WIDTH MEMBERS PARAM LR EPOCHS TOL MINW MAXW]
 # Builds tests/bench/ntk_ensemble_bench.c against BUILD_DIR's library (default build/rel, which
 # must be built) with the link line of test_ntk, and runs it under mpirun.
 set -eu
