@@ -146,14 +146,33 @@ static void first_layer(const sb_mlp_batch *b, const double *params, int rows, i
     const sb_mlp_shape *s = &b->shape;
     const int in = s->sizes[0], outw = s->sizes[1], na = b->nactive;
     const double *w = params + sb_mlp_offset_w(s, 0), *bias = params + sb_mlp_offset_b(s, 0);
+    double *out = b->act[1];
     for (int i = 0; i < outw; i++) {
         const double *wi = w + (size_t)i * in;
-        for (int r = 0; r < rows; r++) {
+        int r = 0;
+        /* four rows at a time: four independent chains of adds hide the add latency (each
+         * chain still sums in j order, so the result is the same as one row at a time) */
+        for (; r + 4 <= rows; r += 4) {
+            const int32_t *x0 = b->idx + (size_t)r * na, *x1 = x0 + na, *x2 = x1 + na,
+                          *x3 = x2 + na;
+            double z0 = bias[i], z1 = bias[i], z2 = bias[i], z3 = bias[i];
+            for (int j = 0; j < na; j++) {
+                z0 += wi[x0[j]];
+                z1 += wi[x1[j]];
+                z2 += wi[x2[j]];
+                z3 += wi[x3[j]];
+            }
+            out[(size_t)r * outw + i] = relu && z0 < 0.0 ? 0.0 : z0;
+            out[(size_t)(r + 1) * outw + i] = relu && z1 < 0.0 ? 0.0 : z1;
+            out[(size_t)(r + 2) * outw + i] = relu && z2 < 0.0 ? 0.0 : z2;
+            out[(size_t)(r + 3) * outw + i] = relu && z3 < 0.0 ? 0.0 : z3;
+        }
+        for (; r < rows; r++) {
             const int32_t *ix = b->idx + (size_t)r * na;
             double z = bias[i];
             for (int j = 0; j < na; j++)
                 z += wi[ix[j]];
-            b->act[1][(size_t)r * outw + i] = relu && z < 0.0 ? 0.0 : z;
+            out[(size_t)r * outw + i] = relu && z < 0.0 ? 0.0 : z;
         }
     }
 }
