@@ -199,6 +199,10 @@ const double *sb_mlp_forward(sb_mlp_batch *b, const double *params, const int32_
     const sb_mlp_shape *s = &b->shape;
     if (rows < 1 || rows > b->max_rows || nactive < 0 || nactive > s->sizes[0])
         return NULL;
+    /* an index out of range would read (and in backward, write) outside the parameters */
+    for (size_t k = 0; k < (size_t)rows * (size_t)nactive; k++)
+        if (idx[k] < 0 || idx[k] >= s->sizes[0])
+            return NULL;
     b->rows = rows;
     b->nactive = nactive;
     memcpy(b->idx, idx, (size_t)rows * (size_t)nactive * sizeof(int32_t));

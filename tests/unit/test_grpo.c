@@ -459,6 +459,10 @@ static void test_mlp_determinism(void **state)
     assert_null(sb_mlp_forward(b, p, idx, NPOS, 17));
     assert_null(sb_mlp_forward(b, p, idx, NPOS, 0));
     assert_null(sb_mlp_forward(b, p, idx, NPOS * NVAL + 1, 1));
+    int32_t bad_idx[NPOS] = {0, NPOS * NVAL, 1};
+    assert_null(sb_mlp_forward(b, p, bad_idx, NPOS, 1));
+    bad_idx[1] = -1;
+    assert_null(sb_mlp_forward(b, p, bad_idx, NPOS, 1));
 
     double first[3 * 3], dl[3 * 3];
     memcpy(first, sb_mlp_forward(b, p, idx, NPOS, 3), sizeof first);
