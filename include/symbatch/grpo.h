@@ -46,9 +46,9 @@ void sb_mlp_batch_free(sb_mlp_batch *b);
  * indices idx[r * nactive + j] (in [0, sizes[0]); a state s of m positions over v values has
  * nactive = m and indices i * v + value(s[i])).  The first layer sums columns of W_0 instead of
  * multiplying by the one-hot matrix; later layers are GEMMs.  Returns the logits, rows x
- * sizes[nlayers] row-major, owned by b and valid until the next forward; NULL (and nothing
- * done) when rows is outside 1..max_rows, nactive outside 0..sizes[0] or an index outside
- * [0, sizes[0]). */
+ * sizes[nlayers] row-major, owned by b and valid until the next forward; NULL when rows is
+ * outside 1..max_rows, nactive outside 0..sizes[0] or an index outside [0, sizes[0]) (a
+ * backward pass after a failed forward adds nothing). */
 const double *sb_mlp_forward(sb_mlp_batch *b, const double *params, const int32_t *idx,
                              int nactive, int rows);
 

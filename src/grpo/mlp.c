@@ -197,6 +197,7 @@ const double *sb_mlp_forward(sb_mlp_batch *b, const double *params, const int32_
                              int rows)
 {
     const sb_mlp_shape *s = &b->shape;
+    b->rows = 0; /* until this pass succeeds: a backward pass must not use an older one */
     if (rows < 1 || rows > b->max_rows || nactive < 0 || nactive > s->sizes[0])
         return NULL;
     /* an index out of range would read (and in backward, write) outside the parameters */

@@ -462,7 +462,12 @@ static void test_mlp_determinism(void **state)
     int32_t bad_idx[NPOS] = {0, NPOS * NVAL, 1};
     assert_null(sb_mlp_forward(b, p, bad_idx, NPOS, 1));
     bad_idx[1] = -1;
+    assert_non_null(sb_mlp_forward(b, p, idx, NPOS, 1));
     assert_null(sb_mlp_forward(b, p, bad_idx, NPOS, 1));
+    double dl1[3] = {1, 1, 1};
+    sb_mlp_backward(b, p, dl1, g1); /* after a failed forward: nothing added */
+    for (size_t i = 0; i < n; i++)
+        assert_true(g1[i] == 0.0);
 
     double first[3 * 3], dl[3 * 3];
     memcpy(first, sb_mlp_forward(b, p, idx, NPOS, 3), sizeof first);
