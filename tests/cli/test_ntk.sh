@@ -79,20 +79,6 @@ EOF
     pass "$1 ($out datasets)"
 }
 
-# ranks_of PID: the symbatch ranks below mpirun PID, by their command line (lib.sh's rank_pids
-# goes by the process name, which is "exe" once symbatch re-executes itself through
-# /proc/self/exe to choose OpenBLAS's kernels).
-ranks_of() {
-    local pids=$1 all
-    all=$(ps -e -o pid=,ppid=,args=)
-    for _ in 1 2 3 4 5; do
-        pids="$pids $(echo "$all" | awk -v p=" $pids " 'index(p, " " $2 " ") { print $1 }' |
-            tr '\n' ' ')"
-    done
-    echo "$all" | awk -v p=" $pids " -v b="$SB_BINARY" \
-        'index(p, " " $1 " ") && $3 == b && $4 == "run" { print $1 }' | sort -u
-}
-
 # --- rank-count invariance, layout, summary, inspect ----------------------------------------
 
 small np1
@@ -203,7 +189,7 @@ SB_TEST_STEP_DELAY_MS=250 "$SB_MPIEXEC" -n 2 "$SB_BINARY" run "$W/sig.yaml" \
 mp=$!
 cleanup_hook "kill -9 $mp 2>/dev/null"
 wait_for "$W/sig.err" '^member +15 ' 60
-pids=$(ranks_of "$mp")
+pids=$(rank_pids "$mp")
 [ "$(echo "$pids" | wc -w)" = 2 ] || fail "expected 2 ranks under mpirun $mp, found: $pids"
 kill -s USR1 "$(echo "$pids" | tail -n 1)"
 rc=0
