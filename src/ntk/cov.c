@@ -135,6 +135,8 @@ static const char *cfg_problem(const sb_ntk_cov_cfg *cfg, int ranks)
     for (int i = 0; i < cfg->nM; i++)
         if (!(cfg->M[i] > 0.0) || !isfinite(cfg->M[i]))
             return "every ensemble size M must be positive and finite";
+    if (sampling(cfg) && (int64_t)cfg->nM * batch_of(cfg) > INT_MAX)
+        return "nM x sample_batch must stay below 2^31 (one reduction of per-draw flags)";
     return NULL;
 }
 
@@ -155,16 +157,16 @@ static shape shape_of(const sb_ntk_cov_cfg *cfg, int ranks)
     return s;
 }
 
-/* Inputs and the entry table, held while a matrix is built (and the inputs while drawing). */
-static uint64_t build_bytes(int k, int64_t order)
+static uint64_t table_bytes(int k)
 {
-    return (uint64_t)order * sizeof(uint64_t) + (uint64_t)(k + 1) * (k + 1) * (k + 1) * 8;
+    return (uint64_t)(k + 1) * (k + 1) * (k + 1) * sizeof(double);
 }
 
-static uint64_t bytes_factor(const sb_ntk_cov_cfg *cfg, const shape *s)
+/* A matrix of the given order and its inputs, at process (0, 0), which holds the most. */
+static uint64_t matrix_bytes(const sb_ntk_cov_cfg *cfg, const shape *s, int64_t order)
 {
-    return sb_ntk__dmat_bytes(s->n, s->n, cfg->block_size, 0, 0, s->rows, s->cols) +
-           build_bytes(cfg->gp.k, s->n);
+    return sb_ntk__dmat_bytes(order, order, cfg->block_size, 0, 0, s->rows, s->cols) +
+           (uint64_t)order * sizeof(uint64_t);
 }
 
 /* Z, the local rows' means and targets, the per-draw flags and their reduction. */
@@ -176,7 +178,8 @@ static uint64_t bytes_draws(const sb_ntk_cov_cfg *cfg, const shape *s)
            (uint64_t)cfg->nM * sizeof(int64_t);
 }
 
-/* pdsyevd's documented minimum workspace at process (0, 0), which holds the most. */
+/* pdsyevd's documented minimum workspace at process (0, 0), which holds the most (its
+ * workspace query asks for exactly this). */
 static void syevd_work(int64_t N, int nb, int rows, int cols, int64_t *lwork, int64_t *liwork)
 {
     int64_t np = sb_numroc(N, nb, 0, 0, rows), nq = sb_numroc(N, nb, 0, 0, cols);
@@ -186,27 +189,30 @@ static void syevd_work(int64_t N, int nb, int rows, int cols, int64_t *lwork, in
     *liwork = 7 * N + 8 * (int64_t)cols + 2;
 }
 
+/* Besides the matrix: the eigenvectors, the workspace, the eigenvalues. */
 static uint64_t bytes_spectrum(const sb_ntk_cov_cfg *cfg, const shape *s)
 {
     int64_t lwork, liwork;
     syevd_work(s->N, cfg->block_size, s->rows, s->cols, &lwork, &liwork);
-    return 2 * sb_ntk__dmat_bytes(s->N, s->N, cfg->block_size, 0, 0, s->rows, s->cols) +
+    return sb_ntk__dmat_bytes(s->N, s->N, cfg->block_size, 0, 0, s->rows, s->cols) +
            (uint64_t)lwork * sizeof(double) + (uint64_t)liwork * sizeof(int) +
            (uint64_t)s->N * sizeof(double);
 }
 
+/* The most of the stages: building (the entry table besides), factor and a batch of draws, the
+ * spectrum (its build needs less than its solve). */
 uint64_t sb_ntk_cov_bytes_per_rank(const sb_ntk_cov_cfg *cfg, int nranks)
 {
     if (!cfg || nranks < 1 || cfg_problem(cfg, nranks))
         return 0;
     shape s = shape_of(cfg, nranks);
-    uint64_t most = bytes_factor(cfg, &s);
+    uint64_t most = matrix_bytes(cfg, &s, s.n) + table_bytes(cfg->gp.k);
     if (sampling(cfg)) {
-        uint64_t d = bytes_factor(cfg, &s) + bytes_draws(cfg, &s);
+        uint64_t d = matrix_bytes(cfg, &s, s.n) + bytes_draws(cfg, &s);
         most = d > most ? d : most;
     }
     if (cfg->spectrum) {
-        uint64_t e = bytes_spectrum(cfg, &s) + build_bytes(cfg->gp.k, s.N);
+        uint64_t e = matrix_bytes(cfg, &s, s.N) + bytes_spectrum(cfg, &s);
         most = e > most ? e : most;
     }
     return most;
@@ -223,7 +229,6 @@ static int build(run *R, int lo, sb_ntk_dmat *A, uint64_t **masks, int64_t *n)
     double t0 = MPI_Wtime(), *table = NULL;
     char why[256] = "";
     int k = cfg->gp.k;
-    uint64_t table_bytes = (uint64_t)(k + 1) * (k + 1) * (k + 1) * 8;
     *masks = NULL;
     memset(A, 0, sizeof *A);
     int err = sb_ntk__masks(k, lo, cfg->max_weight, masks, n);
@@ -233,14 +238,14 @@ static int build(run *R, int lo, sb_ntk_dmat *A, uint64_t **masks, int64_t *n)
         snprintf(why, sizeof why, "ntk cov: the inputs or the entries (k = %d): %s", k,
                  sb_strerror(err));
     else {
-        hold(R, build_bytes(k, *n));
+        hold(R, (uint64_t)*n * sizeof(uint64_t) + table_bytes(k));
         err = sb_ntk__dmat_alloc(&R->grid, (int)*n, (int)*n, cfg->block_size, A, why, sizeof why);
         if (err == 0 && A->a)
             hold(R, (uint64_t)A->lld * (A->nloc > 1 ? A->nloc : 1) * 8);
         if (err == 0)
             sb_ntk__cov_fill(k, *masks, table, &R->grid, A);
         free(table);
-        release(R, table_bytes);
+        release(R, table_bytes(k));
     }
     err = sb_ctx_agree_report(R->ctx, err, why);
     if (err != 0) {
@@ -483,6 +488,8 @@ static int sample(run *R, const sb_ntk_dmat *L, const uint64_t *masks, sb_ntk_co
     if (R->step)
         sb_step_time(R->step, "samples", MPI_Wtime() - t0);
     out->sample_seconds = elapsed_max(R, t0);
+    if (err == 0)
+        sb_step_note(R->step, "ntk cov: %" PRId64 " draws in %.2f s", S, out->sample_seconds);
     return err;
 }
 
