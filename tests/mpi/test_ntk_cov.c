@@ -425,6 +425,50 @@ static void check_large_k(const sb_ctx *ctx)
     sb_ntk_cov_result_free(&r);
 }
 
+/* ScaLAPACK's failure is an error value on every rank with a message naming the routine and
+ * info: with the training inputs the matrix is singular, and its first pivot (input e_0, whose
+ * variance is 0 as computed) stops pdpotrf at info = 1. */
+static void check_failure(sb_ctx *ctx)
+{
+    sb_ntk_cov_cfg cfg = base_cfg(7, SB_NTK_NTKGP);
+    double v = 1.0;
+    CHECK_RC(sb_ntk_joint_cov(&cfg.gp, 1, 1, 1, &v), 0);
+    CHECK(v <= 0.0);
+    int N = sb_ntk_dense_n(7, 1);
+    double *full = malloc((size_t)N * N * sizeof *full);
+    CHECK(full != NULL);
+    FILE *saved = ctx->err, *log = ctx->rank == 0 ? tmpfile() : NULL;
+    CHECK(ctx->rank != 0 || log);
+    if (log)
+        ctx->err = log;
+    int rc = sb_ntk_cov__gather(ctx, &cfg, true, true, full);
+    ctx->err = saved;
+    check_same(ctx, rc);
+    CHECK(rc == SB_EINTERNAL);
+    if (log) {
+        char text[1024] = "";
+        rewind(log);
+        text[fread(text, 1, sizeof text - 1, log)] = '\0';
+        fclose(log);
+        CHECK(strstr(text, "pdpotrf failed with info = 1") != NULL);
+    }
+    free(full);
+}
+
+/* The grid lives on ctx->comm, not on MPI_COMM_WORLD: two halves of the ranks (alone at one
+ * rank) run their own grids at the same time. */
+static void check_subcomm(const sb_ctx *world)
+{
+    MPI_Comm half;
+    CHECK(MPI_Comm_split(world->comm, world->rank % 2, world->rank, &half) == MPI_SUCCESS);
+    sb_ctx ctx;
+    CHECK_RC(sb_ctx_init(&ctx, half), 0);
+    check_factor(&ctx, 6, 6, SB_NTK_NTKGP);
+    check_spectrum(&ctx, 5, 0, 0);
+    sb_ctx_free(&ctx);
+    MPI_Comm_free(&half);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -446,6 +490,8 @@ int main(int argc, char **argv)
     check_reproducible(&ctx);
     check_memory(&ctx);
     check_large_k(&ctx);
+    check_failure(&ctx);
+    check_subcomm(&ctx);
     if (ctx.rank == 0)
         printf("test_ntk_cov: passed at %d ranks\n", ctx.size);
     sb_ctx_free(&ctx);
