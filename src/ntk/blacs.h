@@ -37,7 +37,7 @@ void pdsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const
 void pdlaset_(const char *uplo, const int *m, const int *n, const double *alpha, const double *beta,
               double *a, const int *ia, const int *ja, const int *desca);
 
-/* ---- the layer ------------------------------------------------------------------------------ */
+/* ---- the layer ------------------------------------------------------------------------------- */
 
 /* A BLACS grid over ctx->comm, row-major (rank r at r / npcol, r % npcol).  Ranks beyond
  * nprow x npcol are outside it: context -1, myrow = mycol = -1. */

@@ -60,8 +60,7 @@ static double elapsed_max(const run *R, double t0)
     return all;
 }
 
-/* ---- configuration ----------------------------------------------------------------------------
- */
+/* ---- configuration --------------------------------------------------------------------------- */
 
 int64_t sb_ntk_cov_order(int k, int max_weight, bool with_training)
 {
@@ -140,8 +139,7 @@ static const char *cfg_problem(const sb_ntk_cov_cfg *cfg, int ranks)
     return NULL;
 }
 
-/* ---- memory -----------------------------------------------------------------------------------
- */
+/* ---- memory ---------------------------------------------------------------------------------- */
 
 typedef struct shape {
     int rows, cols;
@@ -218,8 +216,7 @@ uint64_t sb_ntk_cov_bytes_per_rank(const sb_ntk_cov_cfg *cfg, int nranks)
     return most;
 }
 
-/* ---- stage 1: build and factor ----------------------------------------------------------------
- */
+/* ---- stage 1: build and factor --------------------------------------------------------------- */
 
 /* Collective: the covariance over the inputs of weight lo..max_weight into A (allocated here),
  * and the inputs in *masks (kept: the draws need them).  Agreed. */
@@ -294,8 +291,7 @@ static int factor(run *R, sb_ntk_dmat *A, sb_ntk_cov_result *out)
     return sb_ctx_agree_report(R->ctx, info != 0 ? SB_EINTERNAL : 0, why);
 }
 
-/* ---- stage 2: draws ----------------------------------------------------------------------------
- */
+/* ---- stage 2: draws -------------------------------------------------------------------------- */
 
 /* Standard normal `row` of draw `draw`: Box-Muller's cosine branch, each number with its own pair
  * of uniforms (the same keys as sb_ntk_mc_all_exact's coordinate 0). */
@@ -493,8 +489,7 @@ static int sample(run *R, const sb_ntk_dmat *L, const uint64_t *masks, sb_ntk_co
     return err;
 }
 
-/* ---- stage 3: spectrum ------------------------------------------------------------------------
- */
+/* ---- stage 3: spectrum ----------------------------------------------------------------------- */
 
 typedef struct eig {
     sb_ntk_dmat Z;
@@ -597,8 +592,7 @@ static int spectrum(run *R, sb_ntk_cov_result *out)
     return err;
 }
 
-/* ---- the run ----------------------------------------------------------------------------------
- */
+/* ---- the run --------------------------------------------------------------------------------- */
 
 static int result_init(const sb_ntk_cov_cfg *cfg, sb_ntk_cov_result *out)
 {

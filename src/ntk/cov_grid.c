@@ -187,8 +187,7 @@ void sb_ntk__cov_fill(int k, const uint64_t *masks, const double *table, const s
     }
 }
 
-/* ---- gather (tests) ---------------------------------------------------------------------------
- */
+/* ---- gather (tests) -------------------------------------------------------------------------- */
 
 /* Rank 0: places rank r's packed (column-major, mloc x nloc) part into the row-major matrix. */
 static void place(const sb_ntk_dmat *d, const int *info, const double *part, double *full)
