@@ -173,7 +173,7 @@ static void check_spectrum(const sb_ctx *ctx, int k, int rows, int cols)
         CHECK(r.eigenvalues[i - 1] <= r.eigenvalues[i]);
     CHECK(r.rank == (1 << k) - 1 - k);
     CHECK(fabs(r.condition / (w[N - 1] / w[k]) - 1.0) < 1e-6);
-    CHECK(r.condition > 1.0 && isfinite(r.condition));
+    CHECK(r.condition >= 1.0 && isfinite(r.condition));
     sb_ntk_cov_result_free(&r);
     free(a);
     free(w);
@@ -480,6 +480,8 @@ int main(int argc, char **argv)
     check_factor(&ctx, 7, 7, SB_NTK_NTKGP);
     check_factor(&ctx, 6, 6, SB_NTK_NNGP);
     check_factor(&ctx, 6, 3, SB_NTK_NTKGP);
+    check_spectrum(&ctx, 2, 0, 0); /* one non-training input, fewer rows than ranks */
+    check_spectrum(&ctx, 3, 0, 0);
     check_spectrum(&ctx, 6, 0, 0);
     check_spectrum(&ctx, 7, 1, ctx.size);
     if (ctx.size == 4)
