@@ -10,13 +10,19 @@
 # (OpenBLAS issue 4267), about 4x slower than SkylakeX's AVX-512 ones here; the dgemm line
 # names the kernels in use.
 # BUILD holds libsymbatch.a (default build/rel); the driver tests/bench/ntk_cov_bench.c is
-# compiled against it here.
+# compiled against it here.  NB defaults to 256: at 64 pdpotrf ran at half the rate here.
+#
+# 2026-11-29, 2-core VM (Emerald Rapids, AVX-512) under load 3-7 from other jobs, -c SkylakeX:
+#   dgemm 4096 44.8 GFLOP/s per core; LAPACKE_dpotrf k=13 (order 8178) 33.8; pdpotrf nb=256
+#   27.1 at 1 rank, 30.4 at 2 (nb=64: 13.2 and 14.4); without -c (Prescott kernels): dgemm 6.0,
+#   LAPACKE_dpotrf 12.3, pdpotrf nb=64 6.0 and 4.9.  k = 15 at 2 ranks (-x): Cholesky 350 s
+#   (33.5 GFLOP/s), 10^4 draws 413 s, 4.43 GB per rank.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="$root/build/rel"
 repeats=3
 k=13
-nb=64
+nb=256
 big=0
 while getopts "b:r:k:n:c:x" o; do
     case $o in
