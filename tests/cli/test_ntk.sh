@@ -8,6 +8,7 @@
 #    k = 10 table of ntk.md (NTK-GP), and the NNGP's 90% ensemble size at weight 2 is 58;
 #  - SIGUSR1 to one rank in the middle of the ensemble: exit 75 and a checkpoint; --resume
 #    (on 1 rank) gives the same /ntk datasets as the uninterrupted run;
+#  - the example jobs jobs/ntk-*.yaml validate;
 #  - a k = 16 covariance (34 GB) on one 24 GB rank is refused before any work, naming the
 #    ranks it would fit on; a process grid that does not match the ranks is refused.
 # Skips (77) when /usr/bin/python3 cannot import h5py and numpy.
@@ -206,6 +207,15 @@ check_contains "resume: says where" "$SB_ERR" "resumed from checkpoint"
 check_contains "resume: continues at the next member" "$SB_ERR" "at member $stopped"
 same_ntk "resumed on 1 rank = uninterrupted on 2" "$W/sig.ref.h5" "$W/sig.h5"
 check_absent "resume: checkpoint removed" "$W/sig.h5.ckpt.h5"
+
+# --- the example jobs validate ----------------------------------------------------------------
+
+for job in ntk-k10 ntk-k10-standard ntk-scalapack-k12; do
+    expect_rc 0 "$SB_BINARY" validate "$SB_SOURCE_DIR/jobs/$job.yaml" --output "$W/$job.h5"
+    check_contains "jobs/$job.yaml: a valid ntk job" "$SB_OUT" "valid ntk job"
+done
+check_contains "jobs/ntk-scalapack-k12.yaml: the covariance's order" "$SB_OUT" \
+    "covariance: order 4083 (inputs of weight 2..12)"
 
 # --- refusals before any work ----------------------------------------------------------------
 
