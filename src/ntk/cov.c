@@ -176,6 +176,29 @@ static uint64_t bytes_draws(const sb_ntk_cov_cfg *cfg, const shape *s)
            (uint64_t)cfg->nM * sizeof(int64_t);
 }
 
+/* The spectrum's block size: pdsyevd (ScaLAPACK 2.2) fails inside PDLASRT and PDORMTR, with
+ * one process leaving a collective the others then wait in forever, or reports an illegal
+ * LWORK on stdout, when blocks are wide for the order and the grid (order 63: blocks of 40 or
+ * more on 1 x 2, of 24 or more on 2 x 2).  Blocks of at most order / (2 max(rows, cols)) give
+ * every process several and passed every case tried (orders 63 and 127 on 1 x 2, 1 x 3, 2 x 2
+ * with blocks from 5 to 1000).  Large orders keep the job's block size. */
+static int spectrum_block(int nb, int64_t order, int rows, int cols)
+{
+    int64_t side = rows > cols ? rows : cols;
+    int64_t most = order / (2 * side) > 1 ? order / (2 * side) : 1;
+    return most < nb ? (int)most : nb;
+}
+
+/* pdsyevd hands PDLASRT its workspace after 4 N doubles of its own, and PDLASRT needs
+ * max(N, NP (NB + NQ)) with this process's local sizes.  ScaLAPACK 2.2's workspace query does
+ * not cover that where the last block column is narrow (order 63 in blocks of 57 on a 1 x 2
+ * grid): PDLASRT then fails on one process while the others wait for it forever. */
+static int64_t lasrt_work(int64_t N, int nb, int64_t np, int64_t nq)
+{
+    int64_t sort = np * (nb + nq);
+    return 4 * N + (sort > N ? sort : N) + 1;
+}
+
 /* pdsyevd's documented minimum workspace at process (0, 0), which holds the most (its
  * workspace query asks for exactly this). */
 static void syevd_work(int64_t N, int nb, int rows, int cols, int64_t *lwork, int64_t *liwork)
@@ -184,6 +207,9 @@ static void syevd_work(int64_t N, int nb, int rows, int cols, int64_t *lwork, in
     int64_t tri = 3 * N + (nb * (np + 1) > 3 * nb ? nb * (np + 1) : 3 * nb);
     int64_t main = 1 + 6 * N + 2 * np * nq;
     *lwork = (main > tri ? main : tri) + 2 * N;
+    int64_t sort = lasrt_work(N, nb, np, nq);
+    if (sort > *lwork)
+        *lwork = sort;
     *liwork = 7 * N + 8 * (int64_t)cols + 2;
 }
 
@@ -191,8 +217,9 @@ static void syevd_work(int64_t N, int nb, int rows, int cols, int64_t *lwork, in
 static uint64_t bytes_spectrum(const sb_ntk_cov_cfg *cfg, const shape *s)
 {
     int64_t lwork, liwork;
-    syevd_work(s->N, cfg->block_size, s->rows, s->cols, &lwork, &liwork);
-    return sb_ntk__dmat_bytes(s->N, s->N, cfg->block_size, 0, 0, s->rows, s->cols) +
+    int nb = spectrum_block(cfg->block_size, s->N, s->rows, s->cols);
+    syevd_work(s->N, nb, s->rows, s->cols, &lwork, &liwork);
+    return sb_ntk__dmat_bytes(s->N, s->N, nb, 0, 0, s->rows, s->cols) +
            (uint64_t)lwork * sizeof(double) + (uint64_t)liwork * sizeof(int) +
            (uint64_t)s->N * sizeof(double);
 }
@@ -236,7 +263,9 @@ static int build(run *R, int lo, sb_ntk_dmat *A, uint64_t **masks, int64_t *n)
                  sb_strerror(err));
     else {
         hold(R, (uint64_t)*n * sizeof(uint64_t) + table_bytes(k));
-        err = sb_ntk__dmat_alloc(&R->grid, (int)*n, (int)*n, cfg->block_size, A, why, sizeof why);
+        int nb = lo == 1 ? spectrum_block(cfg->block_size, *n, R->grid.nprow, R->grid.npcol)
+                         : cfg->block_size;
+        err = sb_ntk__dmat_alloc(&R->grid, (int)*n, (int)*n, nb, A, why, sizeof why);
         if (err == 0 && A->a)
             hold(R, (uint64_t)A->lld * (A->nloc > 1 ? A->nloc : 1) * 8);
         if (err == 0)
@@ -514,7 +543,14 @@ static int eig_alloc(run *R, sb_ntk_dmat *A, double *w, eig *E, char *why, size_
         snprintf(why, size, "ntk cov: pdsyevd's workspace query failed with info = %d", info);
         return SB_EINTERNAL;
     }
-    E->lwork = (int)wq;
+    int64_t np = sb_numroc(A->m, A->nb, R->grid.myrow, 0, R->grid.nprow);
+    int64_t nq = sb_numroc(A->m, A->nb, R->grid.mycol, 0, R->grid.npcol);
+    int64_t sort = lasrt_work(A->m, A->nb, np, nq);
+    if (sort > INT_MAX) {
+        snprintf(why, size, "ntk cov: pdsyevd's workspace exceeds 2^31 doubles");
+        return SB_EINTERNAL;
+    }
+    E->lwork = (int)wq > sort ? (int)wq : (int)sort;
     E->liwork = iq;
     E->work = malloc((size_t)E->lwork * sizeof *E->work);
     E->iwork = malloc((size_t)E->liwork * sizeof *E->iwork);
