@@ -1,4 +1,5 @@
 /* The table of job kinds: adding a kind adds one line here (and its folder). */
+#include "grpo/grpo_impl.h"
 #include "symbatch/growth.h"
 #include "symbatch/job.h"
 
@@ -7,7 +8,7 @@
 
 const sb_job_kind *const *sb_job_kinds(void)
 {
-    static const sb_job_kind *const kinds[] = {&sb_growth_kind, NULL};
+    static const sb_job_kind *const kinds[] = {&sb_growth_kind, &sb_grpo_kind, NULL};
     return kinds;
 }
 
