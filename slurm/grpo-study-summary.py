@@ -11,7 +11,7 @@ per variant, the mean and standard deviation over its runs of:
   AUC               area under that curve over the run's evaluations, divided by the updates
                     (the mean solve rate over training; 1 = solved from the start)
   first>=0.9        the first evaluated update with a solve rate >= 0.9 (runs that never reach it
-                    are counted apart: "n/a k")
+                    are counted apart: "(k never)")
   d=12, d=14        the final evaluation's greedy solve rate at distance 12 and 14
 Runs of one variant are paired with the other variants' by seed (same initial weights, start
 states and evaluation set).  Exit 2 when no result can be read.
@@ -108,7 +108,9 @@ def main(argv):
         rs = [r for r in runs if r["variant"] == v]
         reached = [r["first"] for r in rs if r["first"] is not None]
         never = len(rs) - len(reached)
-        first = stats([float(x) for x in reached]) + (f" (n/a {never})" if never else "")
+        first = stats([float(x) for x in reached]) if reached else "never"
+        if reached and never:
+            first += f" ({never} never)"
         rows.append([v, str(len(rs)), ",".join(str(r["seed"]) for r in sorted(rs, key=lambda r: r["seed"])),
                      stats([r["at"][100] for r in rs]), stats([r["at"][300] for r in rs]),
                      stats([r["at"][600] for r in rs]), stats([r["auc"] for r in rs]), first,
