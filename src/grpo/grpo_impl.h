@@ -174,7 +174,8 @@ typedef struct sb_grpo_result {
     double *params;
     sb_table *metrics, *eval, *eval_beam;
     int64_t updates_done;
-    double seconds;        /* training wall time of this process (resumed runs: since resume) */
+    double seconds;        /* wall time of the loop in this process (resumed runs: since resume) */
+    double train_seconds;  /* the part spent in updates (rollouts and training), not evaluations */
     uint64_t policy_steps; /* rollout steps of every rank, this process */
     double final_greedy;   /* greedy solve rate over the evaluation distances in training range */
     double final_greedy_all;

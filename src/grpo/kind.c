@@ -168,8 +168,10 @@ static void grpo_summary(const sb_run *run, sb_json *j)
     if (rows > 0)
         sb_json_f64(j, "final_reward_mean", "%.4f", sb_table_value(r->metrics, rows - 1, 1));
     sb_json_f64(j, "seconds", "%.3f", r->seconds);
+    sb_json_f64(j, "train_seconds", "%.3f", r->train_seconds);
     sb_json_f64(j, "policy_steps_per_second_per_rank", "%.4g",
-                r->seconds > 0 ? (double)r->policy_steps / r->seconds / run->ctx->size : 0);
+                r->train_seconds > 0 ? (double)r->policy_steps / r->train_seconds / run->ctx->size
+                                     : 0);
     sb_json_bool(j, "shared_memory", r->shared_table);
 }
 

@@ -616,6 +616,7 @@ static int loop(trainer *t)
     while (!err && t->u < t->spec->updates) {
         double tu = sb_now();
         err = update(t);
+        t->r->train_seconds += sb_now() - tu;
         sb_step_time(t->step, "update", sb_now() - tu);
         if (err)
             break;
