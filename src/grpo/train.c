@@ -94,7 +94,7 @@ enum { I_TOKENS, I_SOLVED, I_ALL_SOLVED, I_ALL_FAILED, I_RESAMPLED, I_DISTANCE, 
 typedef struct group {
     int rows; /* policy steps */
     int32_t *idx;
-    uint8_t *act;
+    int32_t *act; /* moves: generator sets may have thousands */
     uint16_t *traj;
     int *len, *solved;
     double *reward, *adv, *lp_old, *lp_ref;
@@ -130,7 +130,7 @@ static int alloc_group(group *g, int G, int T, int m)
 {
     size_t rows = (size_t)G * (size_t)T;
     g->idx = malloc(rows * (size_t)m * sizeof *g->idx);
-    g->act = malloc(rows);
+    g->act = malloc(rows * sizeof *g->act);
     g->traj = malloc(rows * sizeof *g->traj);
     g->lp_old = malloc(rows * sizeof *g->lp_old);
     g->lp_ref = malloc(rows * sizeof *g->lp_ref);
@@ -282,7 +282,7 @@ static void rollout_step(trainer *t, group *g, int64_t gid, int try, int step, i
         int a = draw(t->logp, ngens, sb_rand_unit(t->seed, stream, pos));
         memcpy(g->idx + (size_t)g->rows * (size_t)m, t->ridx + (size_t)j * (size_t)m,
                (size_t)m * sizeof *g->idx);
-        g->act[g->rows] = (uint8_t)a;
+        g->act[g->rows] = a;
         g->traj[g->rows] = (uint16_t)i;
         g->rows++;
         uint8_t *s = t->states + (size_t)i * (size_t)m;
@@ -560,6 +560,14 @@ static int resume(trainer *t)
     const uint64_t n = t->np;
     uint64_t counters[3] = {0, 0, 0};
     int err = sb_ckpt_read(ck, "/grpo/counters", SB_CKPT_U64, 0, 3, counters);
+    if (!err && counters[2] == n && counters[0] > (uint64_t)t->spec->updates) {
+        if (t->ctx->rank == 0)
+            fprintf(t->ctx->err,
+                    "symbatch: checkpoint '%s' holds %" PRIu64 " updates, more than this job's "
+                    "grpo.updates (%" PRId64 "): raise it to continue\n",
+                    ck->path, counters[0], t->spec->updates);
+        err = SB_ECKPT;
+    }
     if (!err && (counters[2] != n || counters[0] < 1 || counters[0] > (uint64_t)INT64_MAX)) {
         if (t->ctx->rank == 0)
             fprintf(t->ctx->err,
