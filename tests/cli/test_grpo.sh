@@ -54,6 +54,7 @@ check_file "the distance table" "$W/t.h5"
 
 grpo_job run2
 expect_rc 0 mpirun_sb 2 run run2.yaml
+cp "$SB_OUT" run2.json
 check_contains "summary: kind" "$SB_OUT" '"kind":"grpo"'
 check_contains "summary: final greedy solve rate" "$SB_OUT" '"final_greedy_solve_rate":'
 check_contains "summary: from the table" "$SB_OUT" '"start_states":"distance table"'
@@ -61,6 +62,13 @@ check_matches "progress lines per update" "$SB_ERR" '^update +11 .*reward .*H .*
 
 grpo_job run1
 expect_rc 0 mpirun_sb 1 run run1.yaml --quiet
+
+# Without node-shared memory every rank reads its own copy of the table: the same run.
+grpo_job private
+SB_FAULT_SHM_FULL=1 expect_rc 0 mpirun_sb 2 run private.yaml --quiet
+check_contains "no shared memory: a note" "$SB_ERR" "every rank reads its own copy"
+check_contains "no shared memory: in the summary" "$SB_OUT" '"shared_memory":false'
+check_contains "shared memory otherwise" run2.json '"shared_memory":true'
 
 expect_rc 0 "$SB_BINARY" inspect run2.h5
 check_contains "inspect: the grpo group" "$SB_OUT" "/grpo"
@@ -102,6 +110,8 @@ for c in m.dtype.names:
         a, b = m[c], g["/grpo/metrics"][c]
         assert np.array_equal(a, b), ("metrics column differs, 1 vs 2 ranks", c)
 assert np.array_equal(ev["solved"], g["/grpo/eval"]["solved"])
+h = h5py.File(w + "/private.h5", "r")
+assert np.array_equal(p, h["/grpo/policy/parameters"][()]), "private tables give another run"
 # The first update's reward: a near-uniform policy solves some short starts, not all.
 assert 0 < m["reward_mean"][0] < 1 and m["entropy"][0] > 1.09
 print("ok")
