@@ -15,7 +15,7 @@ updates=
 job="$root/jobs/grpo-lrx8.yaml"
 while getopts "b:n:u:j:" o; do
     case $o in
-    b) build=$OPTARG ;;
+    b) build=$(cd "$OPTARG" && pwd) ;;
     n) ranks=$OPTARG ;;
     u) updates=$OPTARG ;;
     j) job=$OPTARG ;;
