@@ -480,6 +480,7 @@ static int update(trainer *t)
     const sb_ctx *ctx = t->ctx;
     int64_t local[I_N] = {0}, ints[I_N] = {0};
     rollout_all(t, local);
+    sb_step_time(t->step, "rollout", sb_now() - t0);
     if (MPI_Allreduce(local, ints, I_N, MPI_INT64_T, MPI_SUM, ctx->comm) != MPI_SUCCESS)
         return SB_EMPI;
     totals tt = {ints[I_TOKENS], t->spec->groups * t->spec->group_size, 0};
@@ -488,9 +489,13 @@ static int update(trainer *t)
         sb_grpo_advantages(&t->advcfg, t->groups[k].reward, t->G, tt.omega, t->groups[k].adv);
     double met[M_N] = {0}, gnorm = 0, lr = 0;
     for (int k = 0; k < t->spec->mu; k++) {
+        double tg = sb_now();
         for (int g = 0; g < t->nloc; g++)
             group_gradient(t, &t->groups[g], k, &tt, t->vecs + (size_t)g * t->veclen);
+        double tc = sb_now();
+        sb_step_time(t->step, "gradient", tc - tg);
         int err = chain_sum(t);
+        sb_step_time(t->step, "reduce", sb_now() - tc);
         if (err)
             return err;
         for (int j = 0; j < M_N; j++)
