@@ -133,6 +133,55 @@ static void check_env(const sb_ctx *ctx)
     sb_job_free(&job);
 }
 
+/* A coset puzzle (repeated values in the central state): multiset ranks, one-hot over the
+ * distinct values. */
+static void check_env_coset(const sb_ctx *ctx)
+{
+    char path[300], text[1024];
+    snprintf(path, sizeof path, "%s/coset.h5", folder);
+    snprintf(text, sizeof text,
+             "kind: growth\noutput: %s\ngrowth:\n  generators: {family: lrx, n: 6}\n"
+             "  central_state: \"001122\"\n  mode: full\n  store_distances: true\n",
+             path);
+    sb_job job;
+    parse(&job, text);
+    sb_mem_estimate est;
+    CHECK_RC(sb_job_check_budget(&job, ctx, &est, NULL), 0);
+    sb_run_opts opts = {.force = true, .quiet = true, .estimate = &est};
+    CHECK_RC(sb_job_run(&job, ctx, &opts), 0);
+    sb_job_free(&job);
+    snprintf(text, sizeof text,
+             "kind: grpo\noutput: %s/unused.h5\ngrpo:\n  generators: {family: lrx, n: 6}\n"
+             "  central_state: \"001122\"\n"
+             "  start_states: {distances_from: %s, distance: [1, 4]}\n"
+             "  eval: {distances: [1, 4]}\n",
+             folder, path);
+    parse(&job, text);
+    const sb_grpo_spec *spec = job.spec;
+    sb_mlp_shape shape;
+    sb_grpo_shape(spec, &shape);
+    CHECK(shape.sizes[0] == 6 * 3);
+    sb_grpo_env env;
+    CHECK_RC(sb_grpo_env_open(&env, spec, ctx, 1, 4), 0);
+    CHECK(env.nstates == 90 && env.nvalues == 3);
+    ref_bfs ref;
+    CHECK(ref_bfs_run(&ref, 6, env.ngens, env.perm, env.central, 1000) == 0);
+    for (int d = 1; d <= 4; d++) {
+        CHECK(sb_grpo_env_count(&env, d) == ref.layer_sizes[d]);
+        for (uint64_t j = 0; j < 100; j++) {
+            uint8_t st[SB_MAX_ELEMS];
+            sb_grpo_env_sample(&env, d, 5, 9, j, st);
+            CHECK(ref_bfs_distance(&ref, st) == d && sb_grpo_env_distance(&env, st) == d);
+        }
+    }
+    ref_bfs_free(&ref);
+    sb_grpo_env_close(&env);
+    sb_job_free(&job);
+    MPI_Barrier(ctx->comm);
+    if (ctx->rank == 0)
+        unlink(path);
+}
+
 /* ---- training ---------------------------------------------------------------------------------
  */
 
@@ -284,6 +333,7 @@ int main(int argc, char **argv)
     make_table(&world, table);
 
     check_env(&world);
+    check_env_coset(&world);
     check_invariance(&world, &self, "");
     check_invariance(&world, &self,
                      "  agrae: both\n  alpha: 0.5\n  kl: {beta: 0.1, estimator: k3}\n  mu: 2\n"
