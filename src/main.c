@@ -1,10 +1,12 @@
 /* symbatch: thin main.  Everything else lives in the library and takes a communicator. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "symbatch/cli.h"
+#include "symbatch/core.h"
 
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int main(int argc, char **argv)
 {
@@ -13,6 +15,16 @@ int main(int argc, char **argv)
      * "buffer overflow detected", or hang) and symbatch never uses shared file pointers.  Set
      * before MPI_Init, which reads it; a user's own setting wins.  Other MPIs ignore it. */
     setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
+    /* OpenBLAS chose its generic kernels on a CPU it does not know: start again with the ones
+     * the CPU supports (read only when the library loads).  Before MPI_Init, so nothing of MPI
+     * is lost; if exec fails the run goes on with the slow kernels. */
+    const char *core = sb_blas_better_core();
+    char self[4096];
+    ssize_t len = core ? readlink("/proc/self/exe", self, sizeof self - 1) : -1;
+    if (len > 0 && setenv("OPENBLAS_CORETYPE", core, 1) == 0) {
+        self[len] = '\0'; /* the binary's own path, so that the process keeps its name */
+        execv(self, argv);
+    }
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
         fprintf(stderr, "symbatch: MPI_Init failed\n");
         return 1;

@@ -51,6 +51,17 @@ static inline double sb_rand_unit(uint64_t seed, uint64_t stream, uint64_t posit
 uint64_t sb_fnv1a64(const void *data, size_t len, uint64_t h);
 #define SB_FNV1A64_INIT 0xcbf29ce484222325ULL
 
+/* The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...), or NULL when the BLAS is not
+ * OpenBLAS. */
+const char *sb_blas_core(void);
+/* OpenBLAS 0.3.21 (Debian 12) does not recognise recent Intel CPUs (e.g. family 6 model 207)
+ * and falls back to its generic SSE3 "Prescott" kernels, which run dgemm 2-3x slower than the
+ * CPU allows.  OpenBLAS picks its kernels when it is loaded, before main, from the environment
+ * variable OPENBLAS_CORETYPE; this returns the value to set (then re-execute) on such a CPU
+ * ("SkylakeX" with AVX-512, "Haswell" with AVX2 and FMA), or NULL when OpenBLAS chose a kernel
+ * itself, OPENBLAS_CORETYPE is set, or the BLAS is not OpenBLAS. */
+const char *sb_blas_better_core(void);
+
 /* The symbatch version and the git commit it was built from. */
 const char *sb_version(void);
 const char *sb_git_commit(void);

@@ -46,7 +46,9 @@ void sb_mlp_batch_free(sb_mlp_batch *b);
  * indices idx[r * nactive + j] (in [0, sizes[0]); a state s of m positions over v values has
  * nactive = m and indices i * v + value(s[i])).  The first layer sums columns of W_0 instead of
  * multiplying by the one-hot matrix; later layers are GEMMs.  Returns the logits, rows x
- * sizes[nlayers] row-major, owned by b and valid until the next forward. */
+ * sizes[nlayers] row-major, owned by b and valid until the next forward; NULL when rows is
+ * outside 1..max_rows, nactive outside 0..sizes[0] or an index outside [0, sizes[0]) (a
+ * backward pass after a failed forward adds nothing). */
 const double *sb_mlp_forward(sb_mlp_batch *b, const double *params, const int32_t *idx,
                              int nactive, int rows);
 
@@ -114,6 +116,7 @@ typedef enum {
     SB_AGG_SEQ_MEAN_TOKEN_MEAN = 1,
     SB_AGG_SEQ_MEAN_TOKEN_SUM_NORM = 2
 } sb_loss_agg;
+/* 0 when the denominator it needs is not positive. */
 double sb_grpo_step_weight(sb_loss_agg agg, int64_t len, int64_t total_tokens, int64_t ntraj,
                            double norm);
 
@@ -138,7 +141,8 @@ typedef struct sb_adam {
 int sb_adam_init(sb_adam *a, size_t n);
 void sb_adam_free(sb_adam *a);
 /* One step on params from grad (grad is scaled in place when clipped).  Returns the global
- * gradient norm before clipping; *lr_used (may be NULL) receives the learning rate applied. */
+ * gradient norm before clipping; *lr_used (may be NULL) receives the learning rate applied.
+ * A non-finite norm skips the step: params, grad, moments and t are left as they were. */
 double sb_adam_step(sb_adam *a, const sb_adam_cfg *c, double *params, double *grad,
                     double *lr_used);
 

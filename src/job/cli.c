@@ -445,7 +445,8 @@ int sb_cli_main(int argc, char **argv, MPI_Comm comm, FILE *out, FILE *err)
     }
     if (strcmp(a.verb, "version") == 0) {
         if (rank == 0)
-            fprintf(out, "symbatch %s (git %s)\n", sb_version(), sb_git_commit());
+            fprintf(out, "symbatch %s (git %s)\nblas: %s\n", sb_version(), sb_git_commit(),
+                    sb_blas_core() ? sb_blas_core() : "not OpenBLAS");
         return 0;
     }
     sb_ctx ctx;
