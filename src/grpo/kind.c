@@ -43,13 +43,14 @@ static int grpo_estimate(const sb_job *job, int nranks, uint64_t budget, sb_mem_
         (int)(s->distance[1] > s->eval_distance[1] ? s->distance[1] : s->eval_distance[1]);
     const uint64_t N = s->distances_from ? s->table_states : 0;
     const uint64_t counts = N ? (uint64_t)(hi - lo + 1) * (N / SB_GRPO_BLOCK + 2) * 8 : 0;
-    out->bytes_fixed = policy + counts + ((uint64_t)16 << 20);
-    out->bytes_per_rank = out->bytes_fixed + N;
+    /* Nothing shrinks with more ranks: the table is per node and the buffers per rank. */
+    out->bytes_per_rank = policy + counts + ((uint64_t)16 << 20) + N;
+    out->bytes_fixed = out->bytes_per_rank;
     out->bytes_total = out->bytes_per_rank * (uint64_t)nranks;
     out->enforce = true;
     char t[32], p[32];
     sb_fmt_bytes(t, sizeof t, (double)N);
-    sb_fmt_bytes(p, sizeof p, (double)out->bytes_fixed);
+    sb_fmt_bytes(p, sizeof p, (double)(out->bytes_per_rank - N));
     snprintf(out->detail, sizeof out->detail,
              "distance table %s per node (shared by its ranks) + policy, optimiser and "
              "rollout buffers %s",
