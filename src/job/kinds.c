@@ -2,13 +2,15 @@
 #include "grpo/grpo_impl.h"
 #include "symbatch/growth.h"
 #include "symbatch/job.h"
+#include "ntk/spec.h" /* sb_ntk_job_kind */
 
 #include <stdio.h>
 #include <string.h>
 
 const sb_job_kind *const *sb_job_kinds(void)
 {
-    static const sb_job_kind *const kinds[] = {&sb_growth_kind, &sb_grpo_kind, NULL};
+    static const sb_job_kind *const kinds[] = {&sb_growth_kind, &sb_grpo_kind, &sb_ntk_job_kind,
+                                               NULL};
     return kinds;
 }
 

@@ -4,7 +4,9 @@
 # not blank) and to SVG (parsed as XML, the title in its metadata); then every bad input (a text
 # file, a truncated copy, an HDF5 file without `kind`, an unknown kind, a growth file without its
 # datasets, a missing file, an unknown output extension) gives exit 2, one line on stderr naming
-# the file and the problem, and no output file.  Skips (77) when /usr/bin/python3 cannot import
+# the file and the problem, and no output file; an ntk job on 2 ranks plotted to SVG (the GP's
+# accuracy line read back against the result on a log-x scale, the ensemble's markers one per
+# M) and an ntk file without /ntk/theory refused.  Skips (77) when /usr/bin/python3 cannot import
 # h5py, numpy and matplotlib.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -188,9 +190,9 @@ w = sys.argv[1]
 with h5py.File(f"{w}/nokind.h5", "w") as f:
     f["layer_sizes"] = np.array([1, 3, 6], dtype=np.uint64)
     f.attrs["ranks"] = 2
-shutil.copy(f"{w}/lrx6.h5", f"{w}/ntk.h5")
-with h5py.File(f"{w}/ntk.h5", "r+") as f:
-    f.attrs["kind"] = "ntk"
+shutil.copy(f"{w}/lrx6.h5", f"{w}/otherkind.h5")
+with h5py.File(f"{w}/otherkind.h5", "r+") as f:
+    f.attrs["kind"] = "nosuchkind"
 shutil.copy(f"{w}/lrx6.h5", f"{w}/noseconds.h5")
 with h5py.File(f"{w}/noseconds.h5", "r+") as f:
     del f["growth/layer_seconds"]
@@ -200,7 +202,7 @@ with h5py.File(f"{w}/nogroup.h5", "r+") as f:
 EOF
 pass "HDF5 test files made with h5py"
 refused "an HDF5 file without kind" "$W/nokind.h5" "no root attribute 'kind'"
-refused "an unknown kind" "$W/ntk.h5" "kind 'ntk'"
+refused "an unknown kind" "$W/otherkind.h5" "kind 'nosuchkind'"
 refused "a growth file without layer_seconds" "$W/noseconds.h5" "/growth/layer_seconds"
 refused "a growth file without /growth" "$W/nogroup.h5" "/growth"
 
@@ -258,5 +260,73 @@ pass "grpo: solve rate, reward and solve rate per distance; one line per file wh
 expect_rc 2 "$PLOT" "$W/grpo-a.h5" "$W/lrx6.h5" -o "$W/mixed.png"
 check_contains "grpo with growth: refused" "$SB_ERR" "no comparison of several files for result kind 'growth'"
 check_absent "grpo with growth: no output" "$W/mixed.png"
+
+# --- an ntk result, plotted ----------------------------------------------------------------
+
+# Accuracy and P(all exact) against M: the ensemble's points and the GP's lines (the dense
+# /ntk/theory/curve_* predictions), read back from the SVG (log x: the vertices' x must be
+# linear in log10 M; y linear in the value).
+cat >"$W/ntk5.yaml" <<EOF
+kind: ntk
+output: $W/ntk5.h5
+ntk: { k: 5, width: 128, members: 20, members_per_step: 10, epochs: 200 }
+EOF
+expect_rc 0 mpirun_sb 2 run "$W/ntk5.yaml" --quiet
+expect_rc 0 "$PLOT" "$W/ntk5.h5" -o "$W/ntk5.svg"
+check_file "ntk: the SVG exists" "$W/ntk5.svg"
+out=$("$PY" - "$W/ntk5.svg" "$W/ntk5.h5" <<'EOF' 2>&1
+import math, re, sys, xml.etree.ElementTree as ET
+import h5py
+SVG, DC = "{http://www.w3.org/2000/svg}", "{http://purl.org/dc/elements/1.1/}"
+root = ET.parse(sys.argv[1]).getroot()
+titles = [e.text for e in root.iter(DC + "title")]
+want_title = "ntk k=5: ntk parametrisation, width 128, 20 members, 2 ranks"
+if want_title not in titles:
+    sys.exit(f"dc:title: expected {want_title!r} among {titles}")
+groups = {g.get("id"): g for g in root.iter(SVG + "g") if g.get("id")}
+with h5py.File(sys.argv[2], "r") as f:
+    M = [float(x) for x in f["ntk/theory/curve_M"][()]]
+    gp = [float(x) for x in f["ntk/theory/ntk/curve_accuracy"][()]]
+    eM = [float(x) for x in f["ntk/ensemble/M"][()]]
+
+def line(gid):
+    if gid not in groups:
+        sys.exit(f"no group {gid!r} in the SVG (groups: {sorted(groups)})")
+    path = groups[gid].find(SVG + "path")
+    nums = [float(v) for v in re.findall(r"-?[0-9.]+(?:e-?[0-9]+)?", path.get("d"))]
+    return list(zip(nums[0::2], nums[1::2]))
+
+pts = line("gp_accuracy")
+if len(pts) != len(M):
+    sys.exit(f"gp_accuracy: {len(pts)} vertices for {len(M)} ensemble sizes")
+last = len(M) - 1
+sx = (pts[last][0] - pts[0][0]) / (math.log10(M[last]) - math.log10(M[0]))
+lo, hi = gp.index(min(gp)), gp.index(max(gp))
+sy = (pts[hi][1] - pts[lo][1]) / (gp[hi] - gp[lo])
+for (x, y), m, v in zip(pts, M, gp):
+    wx = pts[0][0] + sx * (math.log10(m) - math.log10(M[0]))
+    wy = pts[lo][1] + sy * (v - gp[lo])
+    if abs(x - wx) > 0.05 or abs(y - wy) > 0.05:
+        sys.exit(f"gp_accuracy: M = {m}, accuracy {v} drawn at ({x}, {y}), expected "
+                 f"({wx:.3f}, {wy:.3f}) on a log-x scale")
+for gid in ("gp_p_all_exact", "ensemble_p_all_exact", "other_gp_accuracy"):
+    if gid not in groups:
+        sys.exit(f"no group {gid!r} in the SVG")
+# The ensemble's points are markers: one <use> per M.
+uses = groups["ensemble_accuracy"].findall(".//" + SVG + "use") if "ensemble_accuracy" in groups else []
+if len(uses) != len(eM):
+    sys.exit(f"ensemble_accuracy: {len(uses)} markers for {len(eM)} ensemble sizes")
+print(len(M))
+EOF
+) || fail "the ntk SVG draws the result's GP accuracy line and ensemble points: $out"
+pass "the ntk SVG draws the GP's accuracy curve ($out points) and the ensemble's points"
+"$PY" - "$W" <<'EOF' || fail "making the ntk test file without /ntk/theory"
+import shutil, sys, h5py
+w = sys.argv[1]
+shutil.copy(f"{w}/ntk5.h5", f"{w}/ntk-notheory.h5")
+with h5py.File(f"{w}/ntk-notheory.h5", "r+") as f:
+    del f["ntk/theory"]
+EOF
+refused "an ntk file without /ntk/theory" "$W/ntk-notheory.h5" "/ntk/theory"
 
 finish
