@@ -5,7 +5,7 @@
  *   - training on all ranks gives bitwise the parameters and metric rows (all columns but the
  *     wall-clock steps_per_second) and evaluation rows of a serial run on MPI_COMM_SELF, for
  *     GRPO and for A-GRAE with KL, mu = 2 and dynamic sampling;
- *   - 5 updates + checkpoint + resume + 5 updates equal 10 straight, also resumed on another
+ *   - 10 updates + checkpoint + resume + 10 updates equal 20 straight, also resumed on another
  *     number of ranks (MPI_COMM_SELF);
  *   - groups whose rewards are all equal (every episode fails) give zero advantages and no NaN.
  * A failed check prints where and aborts every rank. */
@@ -251,11 +251,11 @@ static void check_invariance(const sb_ctx *world, const sb_ctx *self, const char
     sb_job_free(&job);
 }
 
-/* 5 updates, a checkpoint (stop_after), then a resume to 10 updates, on `resume_ctx`. */
+/* 10 updates, a checkpoint (stop_after), then a resume to 20 updates, on `resume_ctx`. */
 static void check_resume(const sb_ctx *world, const sb_ctx *self, const sb_ctx *resume_ctx)
 {
     sb_job job;
-    grpo_job(&job, "  kl: {beta: 0.05}\n", true, 10);
+    grpo_job(&job, "  kl: {beta: 0.05}\n", true, 20);
     sb_grpo_result straight, first, resumed;
     train(&job, self, NULL, &straight);
 
@@ -264,9 +264,9 @@ static void check_resume(const sb_ctx *world, const sb_ctx *self, const sb_ctx *
     sb_step step;
     sb_step_init(&step, world, "grpo", "update");
     step.path = ck;
-    step.stop_after = 4; /* the checkpoint after update 4: 5 updates done */
+    step.stop_after = 9; /* the checkpoint after update 9: 10 updates done */
     CHECK_RC(sb_grpo_train(job.spec, (uint64_t)job.seed, world, &step, &first), SB_ESIGNAL);
-    CHECK(first.updates_done == 5 && sb_table_rows(first.metrics) == 5);
+    CHECK(first.updates_done == 10 && sb_table_rows(first.metrics) == 10);
     sb_grpo_result_free(&first);
 
     /* Every rank resumes its own run on resume_ctx: one at a time when that is MPI_COMM_SELF
@@ -277,7 +277,7 @@ static void check_resume(const sb_ctx *world, const sb_ctx *self, const sb_ctx *
     step.resume = &c;
     train(&job, resume_ctx, &step, &resumed);
     sb_ckpt_close(&c);
-    CHECK(step.resumed_step == 4);
+    CHECK(step.resumed_step == 9);
     same_result(&straight, &resumed);
     sb_grpo_result_free(&straight);
     sb_grpo_result_free(&resumed);
