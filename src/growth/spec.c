@@ -26,16 +26,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define P_GENS     "growth.generators"
-#define P_FAMILY   P_GENS ".family"
-#define P_N        P_GENS ".n"
-#define P_K        P_GENS ".k"
-#define P_EXPLICIT P_GENS ".explicit"
-#define P_CYCLES   P_GENS ".cycles"
-#define P_NAMES    P_GENS ".names"
-#define P_GAP_FILE P_GENS ".gap_file"
-#define P_DEGREE   P_GENS ".degree"
-#define P_CENTRAL  "growth.central_state"
+/* The keys sit in the section of the job's kind: growth's own, or another kind's that takes the
+ * same generators and central state (grpo), so that messages name the key as written. */
+static const char *key_path(const sb_job *job, char *buf, const char *key)
+{
+    snprintf(buf, SB_PATH_MAX, "%s.%s", job->kind ? job->kind->section : "growth", key);
+    return buf;
+}
+#define KP(key)    key_path(job, (char[SB_PATH_MAX]){0}, key)
+#define P_GENS     KP("generators")
+#define P_FAMILY   KP("generators.family")
+#define P_N        KP("generators.n")
+#define P_K        KP("generators.k")
+#define P_EXPLICIT KP("generators.explicit")
+#define P_CYCLES   KP("generators.cycles")
+#define P_NAMES    KP("generators.names")
+#define P_GAP_FILE KP("generators.gap_file")
+#define P_DEGREE   KP("generators.degree")
+#define P_CENTRAL  KP("central_state")
 
 static const char *const mode_names[] = {"auto", "full", "frontier", NULL};
 
@@ -281,13 +289,13 @@ static void generators_form(sb_job *job, const sb_ynode *node)
     if (degree && !cyc && !file)
         sb_job_error(job, P_DEGREE, "degree goes with cycles: or gap_file:");
     if (sb_ymap_find(node, "metric") >= 0 && !fam)
-        sb_job_error(job, P_GENS ".metric", "metric goes with family: cube");
+        sb_job_error(job, KP("generators.metric"), "metric goes with family: cube");
     if (sb_ymap_find(node, "fixed_corner") >= 0 && !fam)
-        sb_job_error(job, P_GENS ".fixed_corner", "fixed_corner goes with family: cube");
+        sb_job_error(job, KP("generators.fixed_corner"), "fixed_corner goes with family: cube");
 }
 
 /* Custom fields take the whole spec (offset 0) because they fill several members. */
-static int parse_generators(sb_job *job, const struct sb_ynode *node, void *target)
+int sb_growth_parse_generators(sb_job *job, const struct sb_ynode *node, void *target)
 {
     if (sb_ynode_kind(node) != SB_Y_MAP)
         return sb_job_error_at(job, node, P_GENS,
@@ -346,7 +354,7 @@ static void print_cycles(FILE *out, const sb_growth_spec *spec)
     fputc('}', out);
 }
 
-static void print_generators(FILE *out, const void *target)
+void sb_growth_print_generators(FILE *out, const void *target)
 {
     const sb_growth_spec *spec = target;
     if (spec->family) {
@@ -434,7 +442,7 @@ static int central_from_list(sb_job *job, const sb_ynode *node, uint8_t *values,
     return rc;
 }
 
-static int parse_central(sb_job *job, const struct sb_ynode *node, void *target)
+int sb_growth_parse_central(sb_job *job, const struct sb_ynode *node, void *target)
 {
     sb_growth_spec *spec = target;
     uint8_t values[SB_MAX_ELEMS];
@@ -460,7 +468,7 @@ static int parse_central(sb_job *job, const struct sb_ynode *node, void *target)
     return 0;
 }
 
-static void print_central(FILE *out, const void *target)
+void sb_growth_print_central(FILE *out, const void *target)
 {
     const sb_growth_spec *spec = target;
     if (!spec->central) {
@@ -492,8 +500,8 @@ const sb_field sb_growth_schema[] = {
      .offset = 0,
      .set_offset = SIZE_MAX,
      .required = true,
-     .custom = parse_generators,
-     .print = print_generators,
+     .custom = sb_growth_parse_generators,
+     .print = sb_growth_print_generators,
      .help = "{family: NAME, n: INT, k: INT}, {explicit: [[...], ...]}, {cycles: [...]} or "
              "{gap_file: PATH}"},
     {.key = "central_state",
@@ -501,8 +509,8 @@ const sb_field sb_growth_schema[] = {
      .offset = 0,
      .set_offset = SIZE_MAX,
      .nullable = true,
-     .custom = parse_central,
-     .print = print_central,
+     .custom = sb_growth_parse_central,
+     .print = sb_growth_print_central,
      .help = "BFS root; repeated values give a Schreier coset graph"},
     {.key = "mode",
      .type = SB_F_ENUM,
@@ -630,7 +638,8 @@ static int build_family(sb_job *job, sb_growth_spec *spec)
         return rc;
     bool cube = strcmp(f->name, "cube") == 0;
     if (!cube && (spec->metric || spec->fixed_corner))
-        return sb_job_error(job, spec->metric ? P_GENS ".metric" : P_GENS ".fixed_corner",
+        return sb_job_error(job,
+                            spec->metric ? KP("generators.metric") : KP("generators.fixed_corner"),
                             "only family cube takes %s (family %s has its moves fixed)",
                             spec->metric ? "metric" : "fixed_corner", f->name);
     sb_diag d;
@@ -645,8 +654,8 @@ static int build_family(sb_job *job, sb_growth_spec *spec)
         bool bad_metric =
             spec->metric && strcmp(spec->metric, "qtm") && strcmp(spec->metric, "htm");
         forward_diag(job,
-                     bad_metric           ? P_GENS ".metric"
-                     : spec->fixed_corner ? P_GENS ".fixed_corner"
+                     bad_metric           ? KP("generators.metric")
+                     : spec->fixed_corner ? KP("generators.fixed_corner")
                                           : P_N,
                      &d, rc);
     } else if (rc != 0) {
@@ -822,7 +831,11 @@ static int check_central(sb_job *job, const sb_growth_spec *spec)
 
 int sb_growth_validate(sb_job *job)
 {
-    sb_growth_spec *spec = job->spec;
+    return sb_growth_build_generators(job, job->spec);
+}
+
+int sb_growth_build_generators(sb_job *job, sb_growth_spec *spec)
+{
     int rc = 0;
     /* Both given is reported by the schema pass; building neither avoids a second message. */
     int forms = !!spec->family + !!spec->explicit_rows + !!spec->cycles + !!spec->gap_file;

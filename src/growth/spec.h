@@ -17,6 +17,15 @@ void sb_growth_spec_free(void *spec);
 /* Builds spec->gens from the family or the explicit rows and checks central_state against it;
  * problems are reported at the keys' locations.  Returns 0 or SB_EINPUT. */
 int sb_growth_validate(sb_job *job);
+/* The same checks for a growth spec embedded in another kind's section (grpo: the same
+ * generators: and central_state: keys, reported under that section's name). */
+int sb_growth_build_generators(sb_job *job, sb_growth_spec *spec);
+/* Schema callbacks of the generators: and central_state: keys, for other kinds' schemas: the
+ * field's offset must point at an embedded sb_growth_spec. */
+int sb_growth_parse_generators(sb_job *job, const struct sb_ynode *node, void *target);
+void sb_growth_print_generators(FILE *out, const void *target);
+int sb_growth_parse_central(sb_job *job, const struct sb_ynode *node, void *target);
+void sb_growth_print_central(FILE *out, const void *target);
 /* Lines for `symbatch validate`, as YAML comments: generators, state length, directedness and
  * an upper bound on the state space. */
 void sb_growth_describe(const sb_job *job, FILE *out);

@@ -1,4 +1,5 @@
 /* The table of job kinds: adding a kind adds one line here (and its folder). */
+#include "grpo/grpo_impl.h"
 #include "symbatch/growth.h"
 #include "symbatch/job.h"
 #include "ntk/spec.h" /* sb_ntk_job_kind */
@@ -8,7 +9,8 @@
 
 const sb_job_kind *const *sb_job_kinds(void)
 {
-    static const sb_job_kind *const kinds[] = {&sb_growth_kind, &sb_ntk_job_kind, NULL};
+    static const sb_job_kind *const kinds[] = {&sb_growth_kind, &sb_grpo_kind, &sb_ntk_job_kind,
+                                               NULL};
     return kinds;
 }
 

@@ -222,6 +222,45 @@ check_contains "no arguments: says a result file is needed" "$SB_ERR" "no result
 expect_rc 2 "$PLOT" "$W/lrx6.h5" --colour red
 check_contains "unknown option: says so" "$SB_ERR" "unknown option --colour"
 
+# --- grpo: one result, and several on the same axes ------------------------------------------
+
+grpo_job() {
+    cat >"$W/$1.yaml" <<EOF
+kind: grpo
+output: $W/$1.h5
+seed: $2
+grpo:
+  generators: { family: lrx, n: 5 }
+  horizon: 6
+  layers: [16]
+  groups: 2
+  group_size: 4
+  updates: 4
+  eval: { every: 2, states_per_distance: 4, distances: [1, 4] }
+EOF
+    expect_rc 0 mpirun_sb 2 run "$W/$1.yaml" --quiet
+}
+grpo_job grpo-a 1
+grpo_job grpo-b 2
+expect_rc 0 "$PLOT" "$W/grpo-a.h5" -o "$W/grpo.svg"
+expect_rc 0 "$PLOT" "$W/grpo-a.h5" "$W/grpo-b.h5" -o "$W/grpo2.svg"
+out=$("$PY" - "$W/grpo.svg" "$W/grpo2.svg" <<'EOF' 2>&1
+import sys, xml.etree.ElementTree as ET
+def gids(path):
+    return {e.get("id") for e in ET.parse(path).getroot().iter() if e.get("id")}
+one, two = gids(sys.argv[1]), gids(sys.argv[2])
+for g in ("solve_rate_0", "reward_0", "final_0"):
+    if g not in one or g not in two:
+        sys.exit(f"no element {g}")
+if "solve_rate_1" in one or "solve_rate_1" not in two or "reward_1" not in two:
+    sys.exit("one line per result file expected")
+EOF
+) || fail "grpo figures: $out"
+pass "grpo: solve rate, reward and solve rate per distance; one line per file when comparing"
+expect_rc 2 "$PLOT" "$W/grpo-a.h5" "$W/lrx6.h5" -o "$W/mixed.png"
+check_contains "grpo with growth: refused" "$SB_ERR" "no comparison of several files for result kind 'growth'"
+check_absent "grpo with growth: no output" "$W/mixed.png"
+
 # --- an ntk result, plotted ----------------------------------------------------------------
 
 # Accuracy and P(all exact) against M: the ensemble's points and the GP's lines (the dense
