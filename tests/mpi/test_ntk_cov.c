@@ -151,10 +151,11 @@ static void check_factor(const sb_ctx *ctx, int k, int max_weight, sb_ntk_kind k
 }
 
 /* Eigenvalues against LAPACKE_dsyevd, the rank 2^k - 1 - k and the condition number. */
-static void check_spectrum(const sb_ctx *ctx, int k, int rows, int cols)
+static void check_spectrum(const sb_ctx *ctx, int k, int rows, int cols, int nb)
 {
     sb_ntk_cov_cfg cfg = base_cfg(k, SB_NTK_NTKGP);
     cfg.spectrum = true;
+    cfg.block_size = nb;
     cfg.grid_rows = rows;
     cfg.grid_cols = cols;
     int N = sb_ntk_dense_n(k, 1);
@@ -464,7 +465,7 @@ static void check_subcomm(const sb_ctx *world)
     sb_ctx ctx;
     CHECK_RC(sb_ctx_init(&ctx, half), 0);
     check_factor(&ctx, 6, 6, SB_NTK_NTKGP);
-    check_spectrum(&ctx, 5, 0, 0);
+    check_spectrum(&ctx, 5, 0, 0, 4);
     sb_ctx_free(&ctx);
     MPI_Comm_free(&half);
 }
@@ -480,12 +481,15 @@ int main(int argc, char **argv)
     check_factor(&ctx, 7, 7, SB_NTK_NTKGP);
     check_factor(&ctx, 6, 6, SB_NTK_NNGP);
     check_factor(&ctx, 6, 3, SB_NTK_NTKGP);
-    check_spectrum(&ctx, 2, 0, 0); /* one non-training input, fewer rows than ranks */
-    check_spectrum(&ctx, 3, 0, 0);
-    check_spectrum(&ctx, 6, 0, 0);
-    check_spectrum(&ctx, 7, 1, ctx.size);
+    check_spectrum(&ctx, 2, 0, 0, 4); /* one non-training input, fewer rows than ranks */
+    check_spectrum(&ctx, 3, 0, 0, 4);
+    check_spectrum(&ctx, 6, 0, 0, 4);
+    check_spectrum(&ctx, 7, 1, ctx.size, 4);
+    /* Blocks as wide as the matrix: pdsyevd used to fail on one process and hang the others. */
+    check_spectrum(&ctx, 6, 0, 0, 57);
+    check_spectrum(&ctx, 6, 1, ctx.size, 1000);
     if (ctx.size == 4)
-        check_spectrum(&ctx, 6, 2, 2);
+        check_spectrum(&ctx, 6, 2, 2, 4);
     const double k3[3] = {0.5219, 0.8773, 0.99913}, k4[3] = {0.1007, 0.6406, 0.99776};
     check_probabilities(&ctx, 3, k3);
     check_probabilities(&ctx, 4, k4);
