@@ -291,7 +291,7 @@ const sb_field sb_ntk_schema[] = {
     {.key = "members_per_step",
      .type = SB_F_INT,
      .offset = offsetof(sb_ntk_spec, members_per_step),
-     .set_offset = SIZE_MAX,
+     .set_offset = offsetof(sb_ntk_spec, members_per_step_set),
      .min = 1,
      .max = 1e6,
      .help = "members per step: progress and checkpoints come between steps"},
@@ -523,6 +523,8 @@ int sb_ntk_validate(sb_job *job)
         rc = SB_EINPUT;
     if (check_covariance(job, s))
         rc = SB_EINPUT;
+    if (!s->members_per_step_set && s->members > 0 && s->members_per_step > s->members)
+        s->members_per_step = s->members; /* the default never asks for more than there are */
     if (s->members > 0 && s->members_per_step > s->members)
         rc = sb_job_error(job, "ntk.members_per_step",
                           "must be at most members = %" PRId64 " (got %" PRId64 ")", s->members,

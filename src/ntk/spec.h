@@ -39,7 +39,8 @@ typedef struct sb_ntk_spec {
     int64_t *sizes;          /* ensemble_sizes as given (NULL: the log grid) */
     int nsizes;
     double delta;
-    int64_t members_per_step;
+    int64_t members_per_step; /* unset: 16, or members when fewer */
+    bool members_per_step_set;
     /* covariance: */
     bool cov_enabled;
     int64_t cov_max_weight; /* -1: eval_max_weight */

@@ -179,6 +179,15 @@ EOF
 ) || fail "k = 10 closed forms: $out"
 pass "k = 10 closed forms equal ntk.md's table (mu_in, mu_out, variance at h = 2, 3, 5; size90)"
 
+# Fewer members than the default members_per_step (16): the default follows them.
+cat >"$W/few.yaml" <<EOF
+kind: ntk
+output: $W/few.h5
+ntk: { k: 4, width: 32, members: 3, ensemble_sizes: [1, 3] }
+EOF
+expect_rc 0 mpirun_sb 2 run "$W/few.yaml" --quiet
+check_matches "3 members, members_per_step unset: all done" "$SB_OUT" '"ensemble":\{"members":3,'
+
 # --- SIGUSR1 in the middle of the ensemble, then --resume -------------------------------------
 
 small sig
