@@ -117,6 +117,142 @@ assert 0 < m["reward_mean"][0] < 1 and m["entropy"][0] > 1.09
 print("ok")
 EOF
     pass "h5py: result layout, and 1 rank = 2 ranks bit for bit"
+    # The run against an independent re-implementation of grpo.md (reward 1 at the first hit of
+    # the goal within T moves, d ~ U{lo..hi} per group, start states uniform at distance d,
+    # one-hot MLP with He-normal init and a small last layer, N-1 std + 1e-6, token-mean over
+    # the global batch, ascent with ratio 1, global-norm clip 1, Adam without warm-up or decay;
+    # greedy evaluation within T moves) that replays the positional random numbers: every
+    # update's policy steps and gradient norm, the final parameters and the last greedy counts.
+    /usr/bin/python3 - "$W/run2.h5" "$W/t.h5" 0.01 >"$W/ref.out" 2>&1 <<'EOF' ||
+# An independent re-implementation of grpo.md's GRPO (token-mean, N-1 std + eps, mu = 1,
+# beta = 0, Adam with global-norm clip, He-normal init with a small last layer) and of the
+# greedy evaluation, replaying symbatch's positional random numbers; compared with a result.
+import sys, math, itertools, h5py, numpy as np
+res, tab, lr = sys.argv[1], sys.argv[2], float(sys.argv[3])
+f = h5py.File(res, "r")
+a = f["/grpo"].attrs
+seed, NG, G, T = int(a["seed"]), int(a["groups"]), int(a["group_size"]), int(a["horizon"])
+lo, hi, N = int(a["distance_lo"]), int(a["distance_hi"]), int(a["updates"])
+P = f["/grpo/generators"][()].tolist()
+goal = tuple(f["/grpo/central_state"][()][0].tolist())
+sizes = [int(x) for x in f["/grpo/policy/layer_sizes"][()]]
+n, ng, L = len(goal), len(P), len(sizes) - 1
+assert sorted(goal) == list(range(n)), "permutation puzzles only"
+M = (1 << 64) - 1
+def mix(x):
+    x = (x + 0x9E3779B97F4A7C15) & M
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M
+    return x ^ (x >> 31)
+def r64(st, pos): return mix((mix(seed ^ mix(st)) + pos) & M)
+def unit(st, pos): return (r64(st, pos) >> 11) * 2.0 ** -53
+def stream(purpose, u): return (purpose << 56) ^ u
+perms = list(itertools.permutations(range(n)))  # lexicographic: the table's rank order
+dist = h5py.File(tab, "r")["/growth/distances"][()]
+layer = {d: [perms[r] for r in np.nonzero(dist == d)[0]] for d in range(1, 256)}
+def sample(d, st, pos):
+    s = layer[d]
+    return s[(r64(st, pos << 8) * len(s)) >> 64]
+def move(s, g): return tuple(s[P[g][i]] for i in range(n))
+W, B, o = [], [], 0
+for l in range(L):
+    fo, fi = sizes[l + 1], sizes[l]
+    sd = 0.01 if l == L - 1 else math.sqrt(2.0 / fi)  # init_last_std: 0.01 (the default)
+    W.append(np.array([sd * math.sqrt(-2 * math.log(1 - unit(stream(1, 0), 2 * i))) *
+                       math.cos(2 * math.pi * unit(stream(1, 0), 2 * i + 1))
+                       for i in range(o, o + fo * fi)]).reshape(fo, fi))
+    B.append(np.zeros(fo))
+    o += fo * fi + fo
+def enc(states):
+    x = np.zeros((len(states), sizes[0]))
+    for r, s in enumerate(states):
+        x[r, [i * n + s[i] for i in range(n)]] = 1
+    return x
+def fwd(x):
+    hs = [x]
+    for l in range(L):
+        z = hs[-1] @ W[l].T + B[l]
+        hs.append(np.maximum(z, 0) if l < L - 1 else z)
+    return hs
+def logp(s):
+    z = fwd(enc([s]))[-1][0]
+    z = z - z.max()
+    return z - math.log(np.exp(z).sum())
+m1 = [np.zeros_like(w) for w in W + B]
+m2 = [np.zeros_like(w) for w in W + B]
+for u in range(N):
+    rows, acts, advs = [], [], []
+    for gid in range(NG):
+        x = unit(stream(2, u), (gid << 11) << 1)
+        i = 0
+        while i < hi - lo and x >= (i + 1) / (hi - lo + 1):
+            i += 1
+        s0, rew, trajs = sample(lo + i, stream(2, u), (gid << 12) | 1), [], []
+        for j in range(G):
+            s, tr = s0, []
+            for t in range(T):  # stop at the first hit of the goal, at most T moves
+                lp, x, c, act = logp(s), unit(stream(3, u), ((gid << 11) * G + j) * T + t), 0, ng - 1
+                for k in range(ng):
+                    c += math.exp(lp[k])
+                    if x < c:
+                        act = k
+                        break
+                tr.append((s, act))
+                s = move(s, act)
+                if s == goal:
+                    break
+            rew.append(1.0 if s == goal else 0.0)
+            trajs.append(tr)
+        r = np.array(rew)
+        adv = np.zeros(G) if r.min() == r.max() else (r - r.mean()) / (r.std(ddof=1) + 1e-6)
+        for j in range(G):
+            for s, act in trajs[j]:
+                rows.append(s); acts.append(act); advs.append(adv[j])
+    hs = fwd(enc(rows))
+    z = hs[-1] - hs[-1].max(1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    # ascent on the token mean over the whole batch of min(rho A, clip(rho) A), rho = 1
+    dz = -np.array(advs)[:, None] * (np.eye(ng)[acts] - p) / len(rows)
+    gw, gb = [None] * L, [None] * L
+    for l in range(L - 1, -1, -1):
+        gw[l], gb[l] = dz.T @ hs[l], dz.sum(0)
+        if l:
+            dz = (dz @ W[l]) * (hs[l] > 0)
+    grads = gw + gb
+    norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
+    scale = 1.0 / norm if norm > 1.0 else 1.0
+    params = W + B
+    for k, g in enumerate(grads):
+        g = g * scale
+        m1[k] = 0.9 * m1[k] + 0.1 * g
+        m2[k] = 0.999 * m2[k] + 0.001 * g * g
+        params[k] -= lr * (m1[k] / (1 - 0.9 ** (u + 1))) / (
+            np.sqrt(m2[k] / (1 - 0.999 ** (u + 1))) + 1e-8)
+    tok = int(f["/grpo/metrics"]["tokens"][u])
+    assert tok == len(rows), ("update", u, "policy steps", tok, "reference", len(rows))
+    assert abs(f["/grpo/metrics"]["grad_norm"][u] - norm) <= 1e-9 * norm + 1e-15, (u, norm)
+mine = np.concatenate([np.concatenate([W[l].ravel(), B[l]]) for l in range(L)])
+theirs = f["/grpo/policy/parameters"][()]
+diff = float(np.abs(mine - theirs).max())
+assert diff < 1e-9, ("parameters differ from the reference by", diff)
+# greedy evaluation: 16 states per distance from the evaluation stream, at most T moves
+ev = f["/grpo/eval"][()]
+ev = ev[ev["update"] == N]
+for row in ev:
+    d, solved = int(row["distance"]), 0
+    for j in range(int(row["states"])):
+        s = sample(d, stream(4, 0), d << 32 | j)
+        for t in range(T):
+            s = move(s, int(np.argmax(fwd(enc([s]))[-1][0])))
+            if s == goal:
+                solved += 1
+                break
+    assert solved == row["solved"], ("greedy at distance", d, row["solved"], "reference", solved)
+print("ok: %d updates, max |parameter difference| %.2g" % (N, diff))
+EOF
+        fail "run2 against the reference GRPO of grpo.md
+$(cat "$W/ref.out")"
+    pass "h5py: 12 updates and the greedy evaluation = an independent GRPO of grpo.md"
 fi
 
 # --- refusals (exit 2, nothing written) --------------------------------------------------------
