@@ -145,6 +145,7 @@ int sb_grpo_env_open(sb_grpo_env *e, const sb_grpo_spec *spec, const sb_ctx *ctx
     e->perm = gs->perm;
     e->dlo = dlo;
     e->dhi = dhi;
+    e->encoding = spec->encoding;
     sb_growth_central(&spec->env, e->central);
     bool seen[256] = {false};
     for (int i = 0; i < e->m; i++)

@@ -22,6 +22,9 @@ typedef enum { SB_ADV_GRPO = 0, SB_ADV_DR_GRPO = 1 } sb_grpo_adv_kind;
 typedef enum { SB_STD_POPULATION = 0, SB_STD_UNBIASED = 1 } sb_grpo_std_kind;
 typedef enum { SB_AGRAE_NONE = 0, SB_AGRAE_SAMPLE, SB_AGRAE_GROUP, SB_AGRAE_BOTH } sb_agrae_kind;
 typedef enum { SB_OPT_ADAM = 0, SB_OPT_ADAMW = 1 } sb_opt_kind;
+/* The policy's one-hot input: the value at each position (any state, cosets included), or the
+ * position of each value (permutations only: the inverse permutation, one hot). */
+typedef enum { SB_ENC_VALUE_AT_POSITION = 0, SB_ENC_POSITION_OF_VALUE = 1 } sb_grpo_encoding;
 
 #define SB_GRPO_MAX_DIST 254 /* distances are bytes in the table; 255 = unreached */
 
@@ -37,6 +40,7 @@ typedef struct sb_grpo_spec {
     int nlayers_hidden;
     bool layers_set;
     double init_last_std;
+    int encoding; /* sb_grpo_encoding */
     /* batch */
     int64_t groups, group_size;
     double temperature;
@@ -96,6 +100,7 @@ typedef struct sb_grpo_env {
     const uint8_t *perm; /* ngens rows of m: s'[i] = s[perm[g][i]] */
     uint8_t central[SB_MAX_ELEMS];
     uint8_t value_col[256]; /* value -> its index among the distinct values */
+    int encoding;           /* sb_grpo_encoding */
     /* Distance table (has_table), or random walks. */
     bool has_table;
     bool shared; /* the table is in node-shared memory */
@@ -140,11 +145,16 @@ static inline bool sb_grpo_env_solved(const sb_grpo_env *e, const uint8_t *s)
     return true;
 }
 
-/* The one-hot input of a state: m indices i * nvalues + column(s[i]). */
+/* The one-hot input of a state, m indices: i * nvalues + column(s[i]) for the value at each
+ * position, or column(s[i]) * m + i for the position of each value (distinct values). */
 static inline void sb_grpo_env_encode(const sb_grpo_env *e, const uint8_t *s, int32_t *idx)
 {
-    for (int i = 0; i < e->m; i++)
-        idx[i] = i * e->nvalues + e->value_col[s[i]];
+    if (e->encoding == SB_ENC_POSITION_OF_VALUE)
+        for (int i = 0; i < e->m; i++)
+            idx[e->value_col[s[i]]] = e->value_col[s[i]] * e->m + i;
+    else
+        for (int i = 0; i < e->m; i++)
+            idx[i] = i * e->nvalues + e->value_col[s[i]];
 }
 
 /* ---- random streams: (seed, stream, position), keyed by update, group, trajectory, step ---- */

@@ -60,7 +60,7 @@ static int grpo_estimate(const sb_job *job, int nranks, uint64_t budget, sb_mem_
 
 /* ---- the result file ---------------------------------------------------------------------- */
 
-static int write_policy(sb_h5 *h, const sb_grpo_result *r)
+static int write_policy(sb_h5 *h, const sb_grpo_result *r, int encoding)
 {
     uint64_t sizes[SB_MLP_MAX_LAYERS + 1];
     for (int l = 0; l <= r->shape.nlayers; l++)
@@ -73,11 +73,18 @@ static int write_policy(sb_h5 *h, const sb_grpo_result *r)
     if (!err)
         err = sb_h5_write_u64(h, "/grpo/policy/layer_sizes", sizes, (uint64_t)r->shape.nlayers + 1,
                               "units", "input (positions x values, one-hot), hidden widths, moves");
+    const char *input[] = {"input index i * values + column(s[i]) for every position i",
+                           "input index column(s[i]) * m + i for every position i (m positions)"};
+    char net[512];
+    snprintf(net, sizeof net,
+             "MLP: ReLU after every layer but the last; softmax over the moves; %s, columns = "
+             "the distinct values of the central state in increasing order",
+             input[encoding]);
     if (!err)
-        err = sb_h5_attr_str(h, "/grpo/policy", "network",
-                             "MLP: ReLU after every layer but the last; softmax over the moves; "
-                             "input index i * values + column(s[i]), columns = the distinct "
-                             "values of the central state in increasing order");
+        err = sb_h5_attr_str(h, "/grpo/policy", "network", net);
+    if (!err)
+        err = sb_h5_attr_str(h, "/grpo/policy", "encoding",
+                             encoding ? "position_of_value" : "value_at_position");
     return err;
 }
 
@@ -141,7 +148,7 @@ static int grpo_write(sb_run *run, sb_h5 *h)
         err = sb_table_write(h, "/grpo/eval_beam", r->eval_beam,
                              "beam search evaluation (eval.beam_width) on the same states");
     if (!err)
-        err = write_policy(h, r);
+        err = write_policy(h, r, s->encoding);
     if (!err)
         err = sb_h5_write_u8_rows_root(h, "/grpo/generators", gs->perm, (uint64_t)gs->ngens,
                                        (uint64_t)gs->m, "positions",

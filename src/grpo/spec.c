@@ -38,6 +38,7 @@ static const char *const agg_names[] = {"token_mean", "seq_mean_token_mean",
                                         "seq_mean_token_sum_norm", NULL};
 static const char *const kl_names[] = {"k1", "k2", "k3", NULL};
 static const char *const opt_names[] = {"adam", "adamw", NULL};
+static const char *const encoding_names[] = {"value_at_position", "position_of_value", NULL};
 
 /* ---- custom keys ---------------------------------------------------------------------------- */
 
@@ -325,6 +326,13 @@ const sb_field sb_grpo_schema[] = {
      NOSET,
      .min = 0,
      .max = 10},
+    {.key = "encoding",
+     .type = SB_F_ENUM,
+     .offset = OFF(encoding),
+     NOSET,
+     .enum_names = encoding_names,
+     .help = "one-hot input: the value at each position, or the position of each value "
+             "(permutations only)"},
     {.key = "groups",
      .type = SB_F_INT,
      .offset = OFF(groups),
@@ -638,6 +646,8 @@ static int check_numbers(sb_job *job, const sb_grpo_spec *s)
     return rc;
 }
 
+static int distinct_values(const sb_grpo_spec *spec);
+
 int sb_grpo_validate(sb_job *job)
 {
     sb_grpo_spec *spec = job->spec;
@@ -650,6 +660,11 @@ int sb_grpo_validate(sb_job *job)
         rc = sb_job_error(job, "grpo.generators",
                           "must be closed under inverses (every move can be undone): the "
                           "puzzle is solved along an undirected Cayley graph");
+    if (rc == 0 && spec->encoding == SB_ENC_POSITION_OF_VALUE &&
+        distinct_values(spec) != spec->env.gens.m)
+        rc = sb_job_error(job, "grpo.encoding",
+                          "position_of_value needs a central state of distinct values, but it "
+                          "repeats values (a coset): use value_at_position");
     int rc2 = check_numbers(job, spec);
     if (rc == 0 && rc2 == 0 && spec->distances_from)
         rc = check_table(job);
@@ -733,7 +748,8 @@ void sb_grpo_fingerprint(const sb_job *job, int engine, sb_fingerprint *fp)
     for (int i = 0, u = 0; i < s->nlayers_hidden; i++)
         u += snprintf(layers + u, sizeof layers - (size_t)u, "%s%" PRId64, i ? "," : "",
                       s->layers[i]);
-    sb_fp_add(fp, "grpo.layers", "[%s] init_last_std %.17g", layers, s->init_last_std);
+    sb_fp_add(fp, "grpo.layers", "[%s] init_last_std %.17g encoding %s", layers, s->init_last_std,
+              encoding_names[s->encoding]);
     sb_fp_add(fp, "grpo.training",
               "seed %" PRId64 " T %" PRId64 " groups %" PRId64 " G %" PRId64
               " temp %.17g lr %.17g opt %d %.17g %.17g %.17g wd %.17g warm %" PRId64

@@ -6,7 +6,8 @@
 #   tests/bench/grpo_bench.sh [-b BUILD] [-n RANKS] [-u UPDATES] [-j JOB] [SEED ...]
 #   tests/bench/grpo_bench.sh -n 2 1 2 3 4 5
 # The job's table (its distances_from) is made first with jobs/grpo-lrx8-distances.yaml when the
-# job is the default one.  Needs /usr/bin/python3 with h5py for the per-update numbers.
+# job reads results/lrx8-distances.h5 (jobs/grpo-lrx8.yaml, jobs/grpo-lrx8-inverse.yaml).
+# Needs /usr/bin/python3 with h5py for the per-update numbers.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="$root/build/release"
@@ -29,7 +30,7 @@ export OPENBLAS_NUM_THREADS=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/results"
-if [ "$job" = "$root/jobs/grpo-lrx8.yaml" ]; then
+if grep -q "distances_from: results/lrx8-distances.h5" "$job"; then
     (cd "$work" && "$build/symbatch" run "$root/jobs/grpo-lrx8-distances.yaml" --quiet >/dev/null)
 fi
 printf '%-5s %6s %9s %14s %10s %8s %7s %7s %7s %7s\n' seed ranks seconds "steps/s/rank" \

@@ -313,6 +313,42 @@ EOF
     pass "h5py: stopped at 2 ranks + resumed at 1 = uninterrupted, bit for bit"
 fi
 
+# --- the other one-hot input: the position of each value ------------------------------------------
+
+grpo_job inv2 "  encoding: position_of_value"
+grpo_job inv1 "  encoding: position_of_value"
+sed -i "s#inv1.h5#inv2.h5#" inv1.yaml
+expect_rc 0 mpirun_sb 2 run inv2.yaml --quiet
+check_eq "position_of_value: recorded" "position_of_value" "$(h5_attr inv2.h5 /grpo/policy/encoding)"
+mv inv2.h5 inv2.ranks2.h5
+expect_rc 0 mpirun_sb 1 run inv1.yaml --quiet
+if [ "$H5PY" = 1 ]; then
+    /usr/bin/python3 - "$W" >"$W/py.out" 2>&1 <<'EOF' || fail "position_of_value at 1 and 2 ranks
+$(cat "$W/py.out")"
+import sys, h5py, numpy as np
+w = sys.argv[1]
+a, b, c = (h5py.File(w + x, "r") for x in ("/inv2.ranks2.h5", "/inv2.h5", "/run2.h5"))
+p = "/grpo/policy/parameters"
+assert np.array_equal(a[p][()], b[p][()]), "1 rank != 2 ranks"
+assert not np.array_equal(a[p][()], c[p][()]), "the encoding changed nothing"
+print("ok")
+EOF
+    pass "h5py: position_of_value gives the same policy at 1 and 2 ranks, another than value_at_position's"
+fi
+cat >coset_inv.yaml <<EOF
+kind: grpo
+output: $W/coset_inv.h5
+grpo:
+  generators: { family: lrx, n: 6 }
+  central_state: [0, 0, 1, 1, 2, 2]
+  start_states: { distances_from: null, distance: [1, 4] }
+  encoding: position_of_value
+EOF
+expect_rc 2 mpirun_sb 2 run coset_inv.yaml
+check_contains "position_of_value on a coset: refused at the key" "$SB_ERR" \
+    "coset_inv.yaml:7:13: grpo.encoding: position_of_value needs a central state of distinct values"
+check_absent "position_of_value on a coset: nothing written" "$W/coset_inv.h5"
+
 # --- random walks ------------------------------------------------------------------------------
 
 grpo_job walk
