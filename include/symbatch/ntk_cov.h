@@ -34,6 +34,11 @@ typedef struct sb_ntk_cov_cfg {
     const double *M;      /* ensemble sizes for P(all exact) */
     int nM;               /* 0: no draws */
     bool spectrum;        /* eigenvalues by pdsyevd */
+    /* May be NULL.  Collective: called after the factorisation, after every batch of draws and
+     * before the spectrum; a nonzero return (the kind's step boundary: SB_ESIGNAL once it has
+     * checkpointed after a signal) stops the run with that value. */
+    int (*boundary)(void *arg);
+    void *boundary_arg;
     uint64_t seed;
 } sb_ntk_cov_cfg;
 

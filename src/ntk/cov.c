@@ -486,6 +486,12 @@ static void record_p(const run *R, const draws *D, sb_ntk_cov_result *out)
     }
 }
 
+/* Collective: the caller's step boundary (signals, checkpoints), when it gave one. */
+static int at_boundary(const run *R)
+{
+    return R->cfg->boundary ? R->cfg->boundary(R->cfg->boundary_arg) : 0;
+}
+
 /* Collective: the draws through the factor L.  Agreed. */
 static int sample(run *R, const sb_ntk_dmat *L, const uint64_t *masks, sb_ntk_cov_result *out)
 {
@@ -500,6 +506,8 @@ static int sample(run *R, const sb_ntk_dmat *L, const uint64_t *masks, sb_ntk_co
     for (int64_t d0 = 0; err == 0 && d0 < S; d0 += full_b) {
         D.b = (int)(S - d0 < full_b ? S - d0 : full_b);
         err = one_batch(R, L, &Z, d0, &D);
+        if (err == 0)
+            err = at_boundary(R);
         if (MPI_Wtime() - last > NOTE_EVERY) {
             last = MPI_Wtime();
             sb_step_note(R->step, "ntk cov: %" PRId64 " of %" PRId64 " draws (%.0f s)", d0 + D.b, S,
@@ -707,6 +715,8 @@ static int factor_and_sample(run *R, sb_ntk_cov_result *out)
     if (err == 0)
         sb_step_note(R->step, "ntk cov: cholesky of order %" PRId64 " in %.2f s (%.1f GFLOP/s)", n,
                      out->cholesky_seconds, out->cholesky_gflops);
+    if (err == 0)
+        err = at_boundary(R);
     if (err == 0 && sampling(R->cfg))
         err = sample(R, &A, masks, out);
     drop(R, &A, &masks, n);
@@ -721,6 +731,8 @@ int sb_ntk_cov__run_peak(const sb_ctx *ctx, const sb_ntk_cov_cfg *cfg, sb_step *
     if (err != 0)
         return err;
     err = factor_and_sample(&R, out);
+    if (err == 0 && cfg->spectrum)
+        err = at_boundary(&R);
     if (err == 0 && cfg->spectrum)
         err = spectrum(&R, out);
     sb_ntk__grid_close(&R.grid);

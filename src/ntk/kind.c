@@ -361,13 +361,15 @@ static int ensemble_loop(ens_loop *l)
     return err;
 }
 
-static int run_ensemble(sb_run *run, ntk_result *r)
+/* The ensemble stays in *lp (the caller frees it): a signal during the covariance that follows
+ * checkpoints it again. */
+static int run_ensemble(sb_run *run, ntk_result *r, ens_loop *l)
 {
     const sb_ntk_spec *s = run->job->spec;
     sb_ntk_ens_cfg cfg;
     ens_cfg(run->job, &cfg);
-    ens_loop l = {.s = s, .step = &run->step, .t0 = sb_now()};
-    int err = sb_ntk_ens_create(&l.e, &cfg, run->ctx);
+    *l = (ens_loop){.s = s, .step = &run->step, .t0 = sb_now()};
+    int err = sb_ntk_ens_create(&l->e, &cfg, run->ctx);
     if (err)
         return err;
     run->step.total = s->members;
@@ -376,19 +378,18 @@ static int run_ensemble(sb_run *run, ntk_result *r)
                  " (%s parametrisation), %d ranks, %" PRId64 " members a step",
                  s->members, s->width, param_names[s->param], run->ctx->size, s->members_per_step);
     if (run->step.resume)
-        err = ensemble_resume(&l);
+        err = ensemble_resume(l);
     if (!err)
-        err = ensemble_loop(&l);
+        err = ensemble_loop(l);
     if (!err)
-        err = sb_ntk_ens_result_get(l.e, &r->ens);
+        err = sb_ntk_ens_result_get(l->e, &r->ens);
     if (!err) {
         r->have_ens = true;
-        r->ens_seconds = sb_now() - l.t0;
-        r->members_this_run = s->members - l.done0;
+        r->ens_seconds = sb_now() - l->t0;
+        r->members_this_run = s->members - l->done0;
         r->members_per_second =
             r->ens_seconds > 0 ? (double)r->members_this_run / r->ens_seconds : 0;
     }
-    sb_ntk_ens_free(l.e);
     return err;
 }
 
@@ -414,10 +415,27 @@ static int run_theory(sb_run *run, ntk_result *r)
     return sb_ctx_agree(run->ctx, err);
 }
 
-static int run_covariance(sb_run *run, ntk_result *r)
+/* A step boundary between the covariance's stages and batches of draws: a signal (or the
+ * checkpoint interval) writes the complete ensemble's checkpoint again, and after a signal the
+ * run stops (exit 75); --resume then recomputes the covariance, which keeps no state. */
+static int cov_boundary(void *arg)
+{
+    ens_loop *l = arg;
+    int err = sb_step_boundary(l->step, sb_ntk_ens_done(l->e) - 1, save_ensemble, l);
+    if (err == SB_ESIGNAL)
+        sb_step_note(l->step, "symbatch: the covariance stopped; --resume recomputes it from the "
+                              "checkpointed ensemble");
+    return err;
+}
+
+static int run_covariance(sb_run *run, ntk_result *r, ens_loop *l)
 {
     sb_ntk_cov_cfg cfg;
     cov_cfg(run->job, &cfg);
+    if (l->e) {
+        cfg.boundary = cov_boundary;
+        cfg.boundary_arg = l;
+    }
     double t = sb_now();
     sb_step_note(&run->step, "symbatch: ntk covariance: order %" PRId64 " on %d ranks",
                  sb_ntk_cov_order(cfg.gp.k, cfg.max_weight, false), run->ctx->size);
@@ -438,10 +456,12 @@ static int ntk_run(sb_run *run)
     }
     run->result = r;
     err = run_theory(run, r);
+    ens_loop l = {.e = NULL};
     if (!err && s->members > 0)
-        err = run_ensemble(run, r);
+        err = run_ensemble(run, r, &l);
     if (!err && s->cov_enabled)
-        err = run_covariance(run, r);
+        err = run_covariance(run, r, &l);
+    sb_ntk_ens_free(l.e);
     return err;
 }
 

@@ -217,6 +217,29 @@ check_contains "resume: continues at the next member" "$SB_ERR" "at member $stop
 same_ntk "resumed on 1 rank = uninterrupted on 2" "$W/sig.ref.h5" "$W/sig.h5"
 check_absent "resume: checkpoint removed" "$W/sig.h5.ckpt.h5"
 
+# --- SIGUSR1 during the covariance: the complete ensemble is checkpointed, exit 75 -------------
+
+small covsig
+sed -i 's/samples: 2000/samples: 4000/' "$W/covsig.yaml"
+expect_rc 0 mpirun_sb 2 run "$W/covsig.yaml" --quiet
+mv "$W/covsig.h5" "$W/covsig.ref.h5"
+SB_TEST_STEP_DELAY_MS=250 "$SB_MPIEXEC" -n 2 "$SB_BINARY" run "$W/covsig.yaml" \
+    >"$W/covsig.out" 2>"$W/covsig.err" </dev/null &
+mp=$!
+cleanup_hook "kill -9 $mp 2>/dev/null"
+wait_for "$W/covsig.err" '^ntk cov: cholesky' 120
+kill -s USR1 "$(rank_pids "$mp" | tail -n 1)"
+rc=0
+wait "$mp" || rc=$?
+check_eq "SIGUSR1 during the covariance: exit 75" 75 "$rc"
+check_contains "SIGUSR1 during the covariance: says so" "$W/covsig.err" \
+    "the covariance stopped; --resume recomputes it"
+check_file "SIGUSR1 during the covariance: a checkpoint" "$W/covsig.h5.ckpt.h5"
+check_absent "SIGUSR1 during the covariance: no result" "$W/covsig.h5"
+expect_rc 0 mpirun_sb 2 run "$W/covsig.yaml" --resume
+check_contains "resume after the covariance's signal: every member was done" "$SB_ERR" "at member 39"
+same_ntk "resumed covariance = uninterrupted" "$W/covsig.ref.h5" "$W/covsig.h5"
+
 # --- the example jobs validate ----------------------------------------------------------------
 
 for job in ntk-k10 ntk-k10-standard ntk-scalapack-k12; do
