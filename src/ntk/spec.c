@@ -322,7 +322,7 @@ void sb_ntk_spec_init(void *target)
     s->members_per_step = 16;
     s->cov_enabled = false;
     s->cov_max_weight = -1;
-    s->cov_block_size = 64;
+    s->cov_block_size = 256;
     s->cov_samples = 10000;
     s->cov_spectrum = true;
 }
