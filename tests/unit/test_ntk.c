@@ -137,6 +137,32 @@ static void test_p_exact_single(void **state)
     assert_true(p == 1.0);
 }
 
+/* ntk.md, "Closed forms": rounding the GP mean at SB_NTK_ROUND_EPS recovers P x on every
+ * nonzero input ("sign-based features"), for both GPs and every k <= 12.  An input's mean
+ * depends only on its weight h and each coordinate's target (mu_in or mu_out; test_dense_stats
+ * shows the closed forms equal the dense solve on scattered supports), so rounding both at
+ * every weight covers all 2^k - 1 inputs and their k coordinates. */
+static void test_rounded_mean_exact(void **state)
+{
+    (void)state;
+    for (int kind = SB_NTK_NTKGP; kind <= SB_NTK_NNGP; kind++)
+        for (int k = 1; k <= SB_NTK_DENSE_K_MAX; k++) {
+            sb_ntk_gp gp = gp_of(k, (sb_ntk_kind)kind);
+            long wrong = 0;
+            for (int h = 1; h <= k; h++) {
+                sb_ntk_stats st;
+                assert_int_equal(sb_ntk_stats_at(&gp, h, &st), 0);
+                /* C(k, h) inputs of weight h: h coordinates with target 1, k - h with 0 */
+                if (!(st.mu_in > SB_NTK_ROUND_EPS))
+                    wrong++;
+                if (h < k && !(st.mu_out <= SB_NTK_ROUND_EPS))
+                    wrong++;
+            }
+            if (wrong)
+                fail_msg("k = %d, %s: %ld weights round wrong", k, kind ? "NNGP" : "NTK-GP", wrong);
+        }
+}
+
 /* ntk.md, "Check values": "Ensemble size for 90% accuracy on weight-2 inputs ... NNGP theory 58,
  * 121, 190; NTK-GP theory 333, 579, 840" (k = 10, 20, 30). */
 static void test_ensemble_90(void **state)
@@ -474,10 +500,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernel_table),        cmocka_unit_test(test_k10_table),
         cmocka_unit_test(test_finite_width_theory), cmocka_unit_test(test_p_exact_single),
-        cmocka_unit_test(test_ensemble_90),         cmocka_unit_test(test_ensemble_bounds),
-        cmocka_unit_test(test_bad_input),           cmocka_unit_test(test_dense_stats),
-        cmocka_unit_test(test_dense_joint),         cmocka_unit_test(test_dense_rank),
-        cmocka_unit_test(test_mc_all_exact),
+        cmocka_unit_test(test_rounded_mean_exact),  cmocka_unit_test(test_ensemble_90),
+        cmocka_unit_test(test_ensemble_bounds),     cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_dense_stats),         cmocka_unit_test(test_dense_joint),
+        cmocka_unit_test(test_dense_rank),          cmocka_unit_test(test_mc_all_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
