@@ -65,6 +65,8 @@ typedef struct sb_grpo_spec {
     int64_t mu;
     bool dynamic_sampling;
     int64_t dynamic_tries;
+    /* shaping: reward + C (d_start - d_end) / d_start from the table; 0: off */
+    double shaping_distance;
     /* evaluation */
     int64_t eval_every, eval_states;
     int64_t eval_distance[2];

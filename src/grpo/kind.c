@@ -125,6 +125,8 @@ static int write_attrs(sb_h5 *h, const sb_job *job, const sb_grpo_result *r)
         err = sb_h5_attr_str(h, "/grpo", "agrae", agrae[s->agrae]);
     if (!err)
         err = sb_h5_attr_f64(h, "/grpo", "alpha", s->alpha);
+    if (!err) /* 0: reward 1[solved]; C > 0: + C (d_start - d_end) / d_start */
+        err = sb_h5_attr_f64(h, "/grpo", "shaping_distance", s->shaping_distance);
     if (!err)
         err = sb_h5_attr_f64(h, "/grpo", "final_greedy_solve_rate", r->final_greedy);
     return err;

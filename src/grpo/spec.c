@@ -7,7 +7,8 @@
  *   horizon, layers: [128, 128], init_last_std, groups, group_size, temperature, updates,
  *   learning_rate, optimizer: {...}, advantage, std, std_eps, agrae, alpha, loss_agg,
  *   agg_norm, eps_low, eps_high, kl: {beta, estimator}, mu, dynamic_sampling, dynamic_tries,
- *   eval: {every, states_per_distance, distances: [lo, hi], beam_width} */
+ *   shaping: {distance} | null, eval: {every, states_per_distance, distances: [lo, hi],
+ *   beam_width} */
 #include "grpo/grpo_impl.h"
 
 #include "growth/spec.h"
@@ -30,6 +31,7 @@
 #define P_WEIGHTS  P_START ".weights"
 #define P_LAYERS   "grpo.layers"
 #define P_EVAL_D   "grpo.eval.distances"
+#define P_SHAPING  "grpo.shaping.distance"
 
 static const char *const adv_names[] = {"grpo", "dr_grpo", NULL};
 static const char *const std_names[] = {"population", "unbiased", NULL};
@@ -258,6 +260,17 @@ static const sb_field kl_fields[] = {
     {.key = NULL},
 };
 
+static const sb_field shaping_fields[] = {
+    {.key = "distance",
+     .type = SB_F_FLOAT,
+     .offset = OFF(shaping_distance),
+     NOSET,
+     .min = 0,
+     .max = 1e6,
+     .help = "C: reward + C (d_start - d_end) / d_start by the table's distances; 0: off"},
+    {.key = NULL},
+};
+
 static const sb_field eval_fields[] = {
     {.key = "every",
      .type = SB_F_INT,
@@ -407,6 +420,12 @@ const sb_field sb_grpo_schema[] = {
      .min = 1,
      .max = 1024,
      .help = "draws per group slot before an all-equal group is kept"},
+    {.key = "shaping",
+     .type = SB_F_MAP,
+     .sub = shaping_fields,
+     NOSET,
+     .nullable = true,
+     .help = "progress toward the goal added to the reward; null: off"},
     {.key = "eval", .type = SB_F_MAP, .sub = eval_fields, NOSET},
     {.key = NULL},
 };
@@ -643,6 +662,17 @@ static int check_numbers(sb_job *job, const sb_grpo_spec *s)
         rc = sb_job_error(job, P_WEIGHTS, "the weights must not all be 0");
     if (s->eps_low >= 1)
         rc = sb_job_error(job, "grpo.eps_low", "must be below 1");
+    /* Progress is measured by true distances: random walks have none.  Eq. 12 reads the
+     * group's success rate p off its rewards, which shaping makes non-binary. */
+    if (s->shaping_distance > 0 && !s->distances_from)
+        rc = sb_job_error(job, P_SHAPING,
+                          "needs start_states.distances_from (a distance table): progress is "
+                          "measured in true distances, which random walks do not have");
+    else if (s->shaping_distance > 0 && (s->agrae == SB_AGRAE_SAMPLE || s->agrae == SB_AGRAE_BOTH))
+        rc = sb_job_error(job, P_SHAPING,
+                          "cannot be combined with agrae: %s (Eq. 12's success rate p needs "
+                          "binary rewards); use agrae: group or none, or shaping: null",
+                          agrae_names[s->agrae]);
     return rc;
 }
 
@@ -744,6 +774,9 @@ void sb_grpo_fingerprint(const sb_job *job, int engine, sb_fingerprint *fp)
     sb_fp_add(fp, "grpo.start_states", "%s distance [%" PRId64 ", %" PRId64 "] weights %s",
               s->distances_from ? s->table_path : "random walks", s->distance[0], s->distance[1],
               s->weights ? "given" : "uniform");
+    char shaping[64] = "";
+    if (s->shaping_distance > 0) /* only when on: unshaped fingerprints stay as they were */
+        snprintf(shaping, sizeof shaping, " shaping %.17g", s->shaping_distance);
     char layers[256] = "";
     for (int i = 0, u = 0; i < s->nlayers_hidden; i++)
         u += snprintf(layers + u, sizeof layers - (size_t)u, "%s%" PRId64, i ? "," : "",
@@ -754,12 +787,12 @@ void sb_grpo_fingerprint(const sb_job *job, int engine, sb_fingerprint *fp)
               "seed %" PRId64 " T %" PRId64 " groups %" PRId64 " G %" PRId64
               " temp %.17g lr %.17g opt %d %.17g %.17g %.17g wd %.17g warm %" PRId64
               " clip %.17g adv %d std %d %.17g agrae %d %.17g agg %d %.17g eps %.17g %.17g "
-              "kl %.17g %d mu %" PRId64 " dyn %d %" PRId64,
+              "kl %.17g %d mu %" PRId64 " dyn %d %" PRId64 "%s",
               job->seed, s->horizon, s->groups, s->group_size, s->temperature, s->learning_rate,
               s->optimizer, s->beta1, s->beta2, s->adam_eps, s->weight_decay, s->warmup,
               s->clip_norm, s->advantage, s->std, s->std_eps, s->agrae, s->alpha, s->loss_agg,
               s->agg_norm_set ? s->agg_norm : 0.0, s->eps_low, s->eps_high, s->kl_beta,
-              s->kl_estimator, s->mu, s->dynamic_sampling, s->dynamic_tries);
+              s->kl_estimator, s->mu, s->dynamic_sampling, s->dynamic_tries, shaping);
     sb_fp_add(
         fp, "grpo.eval",
         "every %" PRId64 " states %" PRId64 " distances [%" PRId64 ", %" PRId64 "] beam %" PRId64,
@@ -794,4 +827,9 @@ void sb_grpo_describe(const sb_job *job, FILE *out)
             "# batch: %" PRId64 " groups x %" PRId64 " trajectories per update, %" PRId64
             " updates\n",
             s->groups, s->group_size, s->updates);
+    if (s->shaping_distance > 0)
+        fprintf(out,
+                "# reward: solved + %.17g x (d_start - d_end) / d_start (shaped; solve_rate "
+                "counts solved only)\n",
+                s->shaping_distance);
 }

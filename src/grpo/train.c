@@ -14,7 +14,11 @@
  *     ranks: rank 0 adds its groups to zero and passes the sum on, rank 1 adds its groups in
  *     order, ... the last rank broadcasts.  That is the one-rank loop's order of additions;
  *   - integer totals travel as integers; parameters and Adam's moments are replicated, and
- *     every rank applies the same step to the same numbers. */
+ *     every rank applies the same step to the same numbers.
+ *
+ * Rewards are 1[solved], plus with shaping C (d_start - d_end) / d_start from the distance
+ * table (a potential-based progress term: a function of the states alone, so still
+ * positional and deterministic).  Solve rates and A-GRAE's omega count solved only. */
 #include "grpo/grpo_impl.h"
 
 #include "symbatch/ckpt.h"
@@ -44,7 +48,7 @@ const sb_column sb_grpo_metric_cols[] = {
     {"truncated_frac", SB_COL_F64, "fraction of trajectories"},
     {"adv_pos_sum", SB_COL_F64, "advantage"},
     {"adv_neg_sum", SB_COL_F64, "advantage"},
-    {"omega", SB_COL_F64, "mean reward of the update (A-GRAE)"},
+    {"omega", SB_COL_F64, "solve rate of the update (A-GRAE)"},
     {"lr", SB_COL_F64, "learning rate"},
     {"steps_per_second", SB_COL_F64, "policy steps per second, all ranks"},
     {"loss", SB_COL_F64, "objective"},
@@ -81,7 +85,18 @@ enum {
 };
 
 /* Float sums per group, added after the gradient in the chained vector. */
-enum { M_ENTROPY, M_KL, M_ADV_POS, M_ADV_NEG, M_CLIP_LOW, M_CLIP_HIGH, M_LOSS, M_N };
+enum {
+    M_ENTROPY,
+    M_KL,
+    M_ADV_POS,
+    M_ADV_NEG,
+    M_CLIP_LOW,
+    M_CLIP_HIGH,
+    M_LOSS,
+    M_REWARD,    /* sum of the (shaped) rewards */
+    M_REWARD_SQ, /* and of their squares */
+    M_N
+};
 /* Integer totals per update, summed exactly. */
 enum { I_TOKENS, I_SOLVED, I_ALL_SOLVED, I_ALL_FAILED, I_RESAMPLED, I_DISTANCE, I_N };
 
@@ -295,6 +310,24 @@ static void rollout_step(trainer *t, group *g, int64_t gid, int try, int step, i
     }
 }
 
+/* 1[solved], plus C times the fraction of the start's distance covered by the final state
+ * (t->states) with shaping; solved means d_end = 0, a reward of 1 + C. */
+static void shaped_rewards(trainer *t, group *g, const uint8_t *start)
+{
+    const double c = t->spec->shaping_distance;
+    const int d0 = c > 0 ? sb_grpo_env_distance(&t->env, start) : 0;
+    for (int i = 0; i < t->G; i++) {
+        g->reward[i] = g->solved[i];
+        if (d0 <= 0) /* off, or a start at the goal (distances are >= 1: not reached) */
+            continue;
+        int d = g->solved[i]
+                    ? 0
+                    : sb_grpo_env_distance(&t->env, t->states + (size_t)i * (size_t)t->env.m);
+        d = d < 0 || d > SB_GRPO_MAX_DIST ? d0 : d; /* not in the table: no progress */
+        g->reward[i] += c * (double)(d0 - d) / (double)d0;
+    }
+}
+
 /* The G trajectories of group gid (draw `try`), stepping together. */
 static void rollout_group(trainer *t, group *g, int64_t gid, int try)
 {
@@ -323,8 +356,7 @@ static void rollout_group(trainer *t, group *g, int64_t gid, int try)
             break;
         rollout_step(t, g, gid, try, step, n);
     }
-    for (int i = 0; i < t->G; i++)
-        g->reward[i] = g->solved[i];
+    shaped_rewards(t, g, start);
 }
 
 static bool all_equal(const group *g, int G)
@@ -380,6 +412,8 @@ static void group_gradient(trainer *t, group *g, int k, const totals *tt, double
     for (int i = 0; i < t->G && k == 0; i++) {
         met[M_ADV_POS] += g->adv[i] > 0 ? g->adv[i] : 0;
         met[M_ADV_NEG] += g->adv[i] < 0 ? g->adv[i] : 0;
+        met[M_REWARD] += g->reward[i];
+        met[M_REWARD_SQ] += g->reward[i] * g->reward[i];
     }
     if (g->rows == 0)
         return;
@@ -450,8 +484,14 @@ static int append_metrics(trainer *t, const int64_t *ints, const double *met, do
     const double steps = tokens > 0 ? tokens : 1, ng = (double)t->spec->groups;
     sb_cell c[C_NCOLS];
     c[C_UPDATE].i = t->u;
-    c[C_REWARD_MEAN].f = p;
-    c[C_REWARD_STD].f = sqrt(p * (1 - p));
+    if (t->spec->shaping_distance > 0) { /* shaped: the group-ordered float sums */
+        const double mean = met[M_REWARD] / ntraj, var = met[M_REWARD_SQ] / ntraj - mean * mean;
+        c[C_REWARD_MEAN].f = mean;
+        c[C_REWARD_STD].f = sqrt(var > 0 ? var : 0);
+    } else {
+        c[C_REWARD_MEAN].f = p;
+        c[C_REWARD_STD].f = sqrt(p * (1 - p));
+    }
     c[C_SOLVE].f = p;
     c[C_ALL_SOLVED].f = (double)ints[I_ALL_SOLVED] / ng;
     c[C_ALL_FAILED].f = (double)ints[I_ALL_FAILED] / ng;

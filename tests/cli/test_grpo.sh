@@ -4,8 +4,9 @@
 # rows at 1 rank), `symbatch inspect` summarises it, a table of another puzzle and a batch that
 # cannot be split are refused (exit 2, at the key), SIGUSR1 stops a run with a checkpoint (exit
 # 75) and --resume on another number of ranks gives the uninterrupted run's numbers; a job
-# without a table trains from random walks and says so.  The h5py checks are skipped (exit 77
-# at the end) only when /usr/bin/python3 has no h5py.
+# without a table trains from random walks and says so; reward shaping changes the rewards but
+# not the first update's solve rate, stays rank-independent, and is refused with A-GRAE Eq. 12.
+# The h5py checks are skipped (exit 77 at the end) only when /usr/bin/python3 has no h5py.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 W=$SB_SCRATCH
@@ -348,6 +349,48 @@ expect_rc 2 mpirun_sb 2 run coset_inv.yaml
 check_contains "position_of_value on a coset: refused at the key" "$SB_ERR" \
     "coset_inv.yaml:7:13: grpo.encoding: position_of_value needs a central state of distinct values"
 check_absent "position_of_value on a coset: nothing written" "$W/coset_inv.h5"
+
+# --- reward shaping: 1[solved] + C (d_start - d_end) / d_start -------------------------------------
+
+grpo_job shaped2 "  shaping: { distance: 0.5 }"
+grpo_job shaped1 "  shaping: { distance: 0.5 }"
+expect_rc 0 mpirun_sb 2 run shaped2.yaml --quiet
+expect_rc 0 mpirun_sb 1 run shaped1.yaml --quiet
+check_eq "shaping: recorded" "0.5" "$(h5_attr shaped2.h5 /grpo/shaping_distance)"
+check_eq "no shaping: recorded as 0" "0" "$(h5_attr run2.h5 /grpo/shaping_distance)"
+if [ "$H5PY" = 1 ]; then
+    /usr/bin/python3 - "$W" >"$W/py.out" 2>&1 <<'EOF' || fail "shaped run against the unshaped one
+$(cat "$W/py.out")"
+import sys, h5py, numpy as np
+w = sys.argv[1]
+a, b, c = (h5py.File(w + x, "r") for x in ("/shaped2.h5", "/shaped1.h5", "/run2.h5"))
+s, s1, u = a["/grpo/metrics"], b["/grpo/metrics"], c["/grpo/metrics"]
+# Update 0 rolls out the same policy with the same random numbers: the same trajectories, so
+# the same solve rate and omega, but other rewards (not only the solved count).
+for col in ("solve_rate", "omega", "tokens", "all_solved_frac", "all_failed_frac"):
+    assert s[col][0] == u[col][0], (col, s[col][0], u[col][0])
+assert s["reward_mean"][0] != u["reward_mean"][0], "shaping changed no reward"
+assert u["reward_mean"][0] == u["solve_rate"][0]
+assert s["reward_mean"][0] != s["solve_rate"][0]
+assert not np.array_equal(a["/grpo/policy/parameters"][()], c["/grpo/policy/parameters"][()])
+assert a["/grpo"].attrs["shaping_distance"] == 0.5
+# Shaped runs stay bitwise the same at 1 and 2 ranks.
+assert np.array_equal(a["/grpo/policy/parameters"][()], b["/grpo/policy/parameters"][()])
+for col in s.dtype.names:
+    if col != "steps_per_second":
+        assert np.array_equal(s[col], s1[col]), ("1 vs 2 ranks", col)
+print("ok")
+EOF
+    pass "h5py: shaping changes the rewards, not update 0's solve rate; 1 rank = 2 ranks"
+fi
+grpo_job shaped_agrae "  shaping: { distance: 0.5 }" "  agrae: both"
+expect_rc 2 "$SB_BINARY" validate shaped_agrae.yaml
+check_contains "shaping with A-GRAE Eq. 12: refused at the key" "$SB_ERR" \
+    "shaped_agrae.yaml:15:24: grpo.shaping.distance: cannot be combined with agrae: both"
+grpo_job shaped_group "  shaping: { distance: 0.5 }" "  agrae: group"
+expect_rc 0 "$SB_BINARY" validate shaped_group.yaml
+grpo_job shaped_off "  shaping: null"
+expect_rc 0 "$SB_BINARY" validate shaped_off.yaml
 
 # --- random walks ------------------------------------------------------------------------------
 
