@@ -127,8 +127,8 @@ int sb_full_load(void *engine, struct sb_ckpt *ck)
         err = read_state(f, ck);
     if (err)
         return err;
-    /* full_init marked the root: start from an empty array and no flags. */
-    /* this block's words only: an empty block's f->bits is where its neighbour's end, or NULL */
+    /* full_init marked the root: start from an empty array and no flags.  Only this block's
+     * words: an empty block's f->bits is where its neighbour's words end, or NULL. */
     if (f->count)
         memset(f->bits, 0, (f->count + 31) / 32 * sizeof(uint64_t));
     err = sb_ctx_agree(f->ctx, sb_full_flags_clear(f));
