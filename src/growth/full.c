@@ -48,6 +48,16 @@ static inline int owner_of(const full *f, uint64_t r)
     return (int)q;
 }
 
+/* Where rank `rank`'s block starts: rank * block, but never past the end of the space.  The
+ * rounding of blocks up to whole words leaves the last ranks of a small space (fewer than
+ * ranks * 32 states) nothing; their empty blocks sit at N, so that [lo, lo + count) is inside
+ * [0, N) for every rank, as the distance table's writer and the checkpoints require. */
+static inline uint64_t block_start(const full *f, int rank)
+{
+    const uint64_t lo = f->block * (uint64_t)rank;
+    return lo < f->space.size ? lo : f->space.size;
+}
+
 /* ---- marking ----------------------------------------------------------------------------- */
 
 /* Marks node offset o "next" if it is unseen.  In shared memory the other ranks of the node
@@ -340,7 +350,7 @@ static int full_expand(void *engine, uint64_t *edges)
     f->next_count = 0;
     f->expanded = 0;
     /* Distances are stored in a byte; 255 means unreached. */
-    if (f->dist && f->layer + 1 >= 255)
+    if (f->has_dist && f->layer + 1 >= 255)
         err = SB_ELIMIT;
     shm_sync(f); /* see the other ranks' advance */
     f->fnext = sb_full_flags_next(f);
@@ -477,7 +487,7 @@ static int full_last_layer(void *engine, uint64_t k, sb_growth_result *res)
 static uint64_t full_bytes(void *engine)
 {
     full *f = engine;
-    return f->bits_bytes + 3 * ((f->count >> CHUNK_SHIFT) + 1) + (f->dist ? f->count : 0);
+    return f->bits_bytes + 3 * ((f->count >> CHUNK_SHIFT) + 1) + (f->has_dist ? f->count : 0);
 }
 
 /* ---- setup ------------------------------------------------------------------------------- */
@@ -597,13 +607,11 @@ static void drop_shared(full *f)
 static int alloc_shared(full *f, bool dist)
 {
     const sb_ctx *ctx = f->ctx;
-    const uint64_t N = f->space.size;
     int first, err = node_is_range(f, &first);
     if (err)
         return err;
-    f->node_lo = f->block * (uint64_t)first;
-    uint64_t hi = f->block * (uint64_t)(first + ctx->node_size);
-    f->node_n = f->node_lo >= N ? 0 : (hi < N ? hi : N) - f->node_lo;
+    f->node_lo = block_start(f, first);
+    f->node_n = block_start(f, first + ctx->node_size) - f->node_lo;
     f->nchunks = (f->node_n >> CHUNK_SHIFT) + 1;
     f->shared = true;
     err = sb_shm_create(&f->shm[0], ctx, f->count ? f->bits_bytes : 0);
@@ -657,6 +665,10 @@ static int alloc_arrays(full *f, const sb_growth_spec *spec, int err)
     if (err)
         return err;
     f->bits = f->nbits + (f->lo - f->node_lo) / 32;
+    /* A node whose blocks are all empty (a space smaller than the ranks' blocks) has no
+     * distance array, but its ranks still take part in writing the table: has_dist says
+     * whether it is kept, and is the same everywhere. */
+    f->has_dist = dist;
     f->dist = f->ndist ? f->ndist + (f->lo - f->node_lo) : NULL;
     if (f->dist)
         memset(f->dist, 255, f->count);
@@ -698,8 +710,8 @@ static int full_init(full *f, const sb_growth_spec *spec, const sb_ctx *ctx, sb_
      * cut into byte ranges and read back by a different number of ranks. */
     f->block = ((N + P - 1) / P + 31) / 32 * 32;
     f->inv_block = UINT64_MAX / f->block;
-    f->lo = f->block * (uint64_t)ctx->rank;
-    f->count = f->lo >= N ? 0 : (N - f->lo < f->block ? N - f->lo : f->block);
+    f->lo = block_start(f, ctx->rank);
+    f->count = block_start(f, ctx->rank + 1) - f->lo;
     f->item_bytes = f->block <= (1ULL << 32) ? 4 : 8;
     f->cur = 1;
     f->next = 2;
@@ -791,10 +803,10 @@ int sb_growth_full(const sb_growth_spec *spec, const sb_ctx *ctx, struct sb_step
         result->shared_memory = f.shared;
         result->exchange_bytes = st.bytes_remote;
     }
-    if (!err && f.dist) {
+    if (!err && f.has_dist) {
         /* the caller owns and frees the table: out of a shared segment it must be copied */
         uint8_t *d = f.shared ? malloc(f.count ? f.count : 1) : f.dist;
-        if (d && f.shared)
+        if (d && f.shared && f.count)
             memcpy(d, f.dist, f.count);
         char detail[256] = "";
         if (!d)

@@ -36,7 +36,7 @@ int sb_full_save(void *engine, struct sb_ckpt *ck)
     full *f = engine;
     const uint64_t N = f->space.size;
     const int root = f->ctx->rank == 0;
-    uint64_t state[ST_COUNT] = {(uint64_t)f->layer, f->cur, N, f->dist ? 1 : 0};
+    uint64_t state[ST_COUNT] = {(uint64_t)f->layer, f->cur, N, f->has_dist ? 1 : 0};
     int err = sb_ckpt_put_str(ck, "fingerprint.rank_scheme", sb_space_name(&f->space));
     if (!err)
         err = sb_ckpt_put_i64(ck, "fingerprint.space_size", (int64_t)N);
@@ -51,7 +51,7 @@ int sb_full_save(void *engine, struct sb_ckpt *ck)
     if (!err)
         err = sb_ckpt_write(ck, "/full/bits", SB_CKPT_U8, (N + 3) / 4, bits_offset(f),
                             bits_count(f), f->bits);
-    if (!err && f->dist)
+    if (!err && f->has_dist)
         err = sb_ckpt_write(ck, "/full/distances", SB_CKPT_U8, N, f->count ? f->lo : 0, f->count,
                             f->dist);
     return err;
@@ -93,7 +93,7 @@ static int read_state(full *f, struct sb_ckpt *ck)
     if ((st[ST_CUR] != 1 && st[ST_CUR] != 2) || st[ST_SIZE] != f->space.size ||
         st[ST_LAYER] > 65535)
         return refuse(f, ck, "/full/state is inconsistent (damaged file?)");
-    if ((st[ST_DIST] != 0) != (f->dist != NULL))
+    if ((st[ST_DIST] != 0) != f->has_dist)
         return refuse(f, ck,
                       "it has no distance table but this run needs one, or the other way round");
     f->layer = (int)st[ST_LAYER];
@@ -127,12 +127,14 @@ int sb_full_load(void *engine, struct sb_ckpt *ck)
         err = read_state(f, ck);
     if (err)
         return err;
-    /* full_init marked the root: start from an empty array and no flags. */
-    memset(f->bits, 0, f->bits_bytes);
+    /* full_init marked the root: start from an empty array and no flags.  Only this block's
+     * words: an empty block's f->bits is where its neighbour's words end, or NULL. */
+    if (f->count)
+        memset(f->bits, 0, (f->count + 31) / 32 * sizeof(uint64_t));
     err = sb_ctx_agree(f->ctx, sb_full_flags_clear(f));
     if (!err)
         err = sb_ckpt_read(ck, "/full/bits", SB_CKPT_U8, bits_offset(f), bits_count(f), f->bits);
-    if (!err && f->dist)
+    if (!err && f->has_dist)
         err = sb_ckpt_read(ck, "/full/distances", SB_CKPT_U8, f->count ? f->lo : 0, f->count,
                            f->dist);
     if (err)

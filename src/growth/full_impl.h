@@ -43,7 +43,8 @@ typedef struct full {
     bool shared;               /* node arrays in shared memory: atomic marks */
     sb_shm *shm[3];            /* bits, flags, distances */
     uint64_t *bits;            /* this rank's words of nbits (checkpoints) */
-    uint8_t *dist;             /* this rank's part of ndist */
+    uint8_t *dist;             /* this rank's part of ndist (NULL on a node with no states) */
+    bool has_dist;             /* distances kept: the same on every rank, unlike dist */
     size_t bits_bytes;
     unsigned cur, next; /* codes of the current and next layer: 1 and 2, swapped each layer */
     uint64_t next_count;

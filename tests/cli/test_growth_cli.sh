@@ -356,4 +356,65 @@ done
 check_eq "seeded pancake 8: the pancake number P(8) = 9" 9 "$(h5_data "$det/det-a.h5" /growth/diameter)"
 check_eq "seeded pancake 8: 8! states" 40320 "$(h5_data "$det/det-a.h5" /growth/num_states)"
 
+# --- distance tables of spaces smaller than the ranks' blocks -------------------------------
+
+# Blocks are whole words of 32 states, so on 4 ranks a space of fewer than 4 x 32 states leaves
+# the last ranks empty (their blocks once started past the end: "block outside the dataset"),
+# and as 2 pseudo-nodes of 2 ranks a whole node can hold nothing.  /growth/distances is
+# compared state by state with a BFS in Python (lrx: L new[i] = old[i+1], R = L^-1, X swaps
+# positions 0 and 1; ranks are the lexicographic indices of the distinct arrangements).
+tiny=$SB_SCRATCH/tiny
+mkdir -p "$tiny"
+check_tiny_distances() { # FILE N CENTRAL
+    "$PY" - "$@" <<'PYEOF'
+import itertools, sys
+import h5py
+path, n, central = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+start = tuple(central) if central else tuple(range(n))
+states = sorted(set(itertools.permutations(start)))
+index = {s: i for i, s in enumerate(states)}
+gens = [lambda s: s[1:] + s[:1], lambda s: s[-1:] + s[:-1], lambda s: (s[1], s[0]) + s[2:]]
+dist = [255] * len(states)
+dist[index[start]] = 0
+layer = [start]
+while layer:
+    nxt = []
+    for s in layer:
+        for g in gens:
+            t = g(s)
+            if dist[index[t]] == 255:
+                dist[index[t]] = dist[index[s]] + 1
+                nxt.append(t)
+    layer = nxt
+with h5py.File(path, "r") as f:
+    got = [int(x) for x in f["/growth/distances"][:]]
+if got != dist:
+    sys.exit("distances %s\n     BFS %s" % (got, dist))
+PYEOF
+}
+for spec in 6:001122 4:0011 4: 5:; do
+    n=${spec%%:*} central=${spec#*:}
+    {
+        echo "kind: growth"
+        echo "output: unused.h5"
+        echo "growth:"
+        echo "  generators: { family: lrx, n: $n }"
+        [ -n "$central" ] && echo "  central_state: \"$central\""
+        echo "  mode: full"
+        echo "  store_distances: true"
+    } >"$tiny/lrx$n-$central.yaml"
+    for nodes in 1 2; do
+        what="lrx n=$n from '${central:-identity}' on 4 ranks, $nodes node(s)"
+        res=$tiny/lrx$n-$central-nodes$nodes.h5
+        expect_rc 0 env SB_TEST_NODES=$nodes "$SB_MPIEXEC" -n 4 "$SB_BINARY" run \
+            "$tiny/lrx$n-$central.yaml" --output "$res" --quiet
+        if out=$(check_tiny_distances "$res" "$n" "$central" 2>&1); then
+            pass "$what: /growth/distances = the BFS's"
+        else
+            fail "$what: /growth/distances differ from a BFS:
+$out"
+        fi
+    done
+done
+
 finish

@@ -64,6 +64,11 @@ static void check_distances(mpicheck *mc, const char *what, const sb_growth_spec
           "%s: space", what);
     CHECK(mc, strcmp(r->rank_scheme, sb_space_name(&space)) == 0, "%s: scheme %s", what,
           r->rank_scheme);
+    /* The block lies inside [0, N], even when it is empty: the HDF5 writer refuses anything
+     * else ("block outside the dataset"), which the in-memory checks below would not see. */
+    CHECK(mc, r->dist_offset <= space.size && r->dist_count <= space.size - r->dist_offset,
+          "%s: rank %d's block [%" PRIu64 ", +%" PRIu64 ") outside the %" PRIu64 " states", what,
+          ctx->rank, r->dist_offset, r->dist_count, space.size);
     uint64_t bad = 0, covered = 0, w[SB_MAX_WORDS];
     for (uint64_t i = 0; i < r->dist_count; i++) {
         sb_space_unrank(&space, r->dist_offset + i, w);
@@ -182,6 +187,15 @@ static void test_cosets(mpicheck *mc, const sb_ctx *ctx, int mode)
                            {"coxeter", 9, -1, "000111222"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_against_reference(mc, &cases[i], ctx, mode);
+    /* Spaces smaller than the ranks' blocks of whole words (32 states each): at 4 ranks the
+     * last ranks hold nothing, and their empty blocks must still lie inside the space. */
+    const tcase tiny[] = {{"lrx", 4, -1, "0011"},
+                          {"lrx", 3, -1, "012"},
+                          {"lrx", 4, -1, NULL},
+                          {"lrx", 5, -1, NULL},
+                          {"lx", 4, -1, NULL}};
+    for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++)
+        check_against_reference(mc, &tiny[i], ctx, mode);
     /* Published rows (generators.md section 2, growth.md). */
     const struct {
         tcase tc;
