@@ -14,7 +14,7 @@
 # Each row also gives the wall time of the two ensemble runs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build="$root/build/rel"
+build="$root/build/release"
 np=2
 width=4096
 epochs=1000

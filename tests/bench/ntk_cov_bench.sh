@@ -9,7 +9,7 @@
 # machine's family 6 model 207, Emerald Rapids) and falls back to its generic Prescott kernels
 # (OpenBLAS issue 4267), about 4x slower than SkylakeX's AVX-512 ones here; the dgemm line
 # names the kernels in use.
-# BUILD holds libsymbatch.a (default build/rel); the driver tests/bench/ntk_cov_bench.c is
+# BUILD holds libsymbatch.a (default build/release); the driver tests/bench/ntk_cov_bench.c is
 # compiled against it here.  NB defaults to 256: at 64 pdpotrf ran at half the rate here.
 #
 # 2026-11-29, 2-core VM (Emerald Rapids, AVX-512) under load 3-7 from other jobs, -c SkylakeX:
@@ -19,7 +19,7 @@
 #   (33.5 GFLOP/s), 10^4 draws 413 s, 4.43 GB per rank.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build="$root/build/rel"
+build="$root/build/release"
 repeats=3
 k=13
 nb=256

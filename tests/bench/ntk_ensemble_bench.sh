@@ -1,11 +1,11 @@
 #!/bin/sh
 # Throughput of the ntk ensembles: members trained and evaluated per second per rank.
 #   tests/bench/ntk_ensemble_bench.sh [BUILD_DIR] [RANKS] [K WIDTH MEMBERS PARAM LR EPOCHS TOL MINW MAXW]
-# Builds tests/bench/ntk_ensemble_bench.c against BUILD_DIR's library (default build/rel, which
-# must be built) with the link line of test_ntk, and runs it under mpirun.
+# Builds tests/bench/ntk_ensemble_bench.c against BUILD_DIR's library (default build/release,
+# which must be built) with the link line of test_ntk, and runs it under mpirun.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$root/build/rel}
+build=${1:-$root/build/release}
 ranks=${2:-1}
 shift 2 2>/dev/null || shift $#
 link=$build/tests/CMakeFiles/test_ntk.dir/link.txt
