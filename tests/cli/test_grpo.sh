@@ -392,6 +392,23 @@ expect_rc 0 "$SB_BINARY" validate shaped_group.yaml
 grpo_job shaped_off "  shaping: null"
 expect_rc 0 "$SB_BINARY" validate shaped_off.yaml
 
+# --- the example jobs validate (their table made where they look for it: results/ here) --------
+
+mkdir -p "$W/results"
+expect_rc 0 mpirun_sb 2 run "$SB_SOURCE_DIR/jobs/grpo-lrx8-distances.yaml" --quiet
+check_file "jobs/grpo-lrx8-distances.yaml: the table" "$W/results/lrx8-distances.h5"
+for job in grpo-lrx8 grpo-lrx8-inverse; do
+    expect_rc 0 "$SB_BINARY" validate "$SB_SOURCE_DIR/jobs/$job.yaml" --output "$W/$job.h5"
+    check_absent "jobs/$job.yaml validates, writes nothing" "$W/$job.h5"
+done
+# LRX S_12's table (479 MB) is not made here: its growth job validates, the grpo job is
+# refused only for the missing table.
+expect_rc 0 "$SB_BINARY" validate "$SB_SOURCE_DIR/jobs/grpo-lrx12-distances.yaml" \
+    --output "$W/lrx12.h5"
+expect_rc 2 "$SB_BINARY" validate "$SB_SOURCE_DIR/jobs/grpo-lrx12.yaml" --output "$W/g12.h5"
+check_contains "jobs/grpo-lrx12.yaml: only its table is missing" "$SB_ERR" \
+    "grpo.start_states.distances_from: cannot read 'results/lrx12-distances.h5'"
+
 # --- random walks ------------------------------------------------------------------------------
 
 grpo_job walk
