@@ -6,7 +6,6 @@
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 int main(int argc, char **argv)
 {
@@ -18,13 +17,7 @@ int main(int argc, char **argv)
     /* OpenBLAS chose its generic kernels on a CPU it does not know: start again with the ones
      * the CPU supports (read only when the library loads).  Before MPI_Init, so nothing of MPI
      * is lost; if exec fails the run goes on with the slow kernels. */
-    const char *core = sb_blas_better_core();
-    char self[4096];
-    ssize_t len = core ? readlink("/proc/self/exe", self, sizeof self - 1) : -1;
-    if (len > 0 && setenv("OPENBLAS_CORETYPE", core, 1) == 0) {
-        self[len] = '\0'; /* the binary's own path, so that the process keeps its name */
-        execv(self, argv);
-    }
+    sb_blas_reexec(argv);
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
         fprintf(stderr, "symbatch: MPI_Init failed\n");
         return 1;

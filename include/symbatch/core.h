@@ -61,6 +61,12 @@ const char *sb_blas_core(void);
  * ("SkylakeX" with AVX-512, "Haswell" with AVX2 and FMA), or NULL when OpenBLAS chose a kernel
  * itself, OPENBLAS_CORETYPE is set, or the BLAS is not OpenBLAS. */
 const char *sb_blas_better_core(void);
+/* Before MPI_Init: when sb_blas_better_core names kernels, sets OPENBLAS_CORETYPE and
+ * re-executes this binary by its own path with argv (the process keeps its name); returns only
+ * when there is nothing to do or exec failed (the run then goes on with the slow kernels).  The
+ * generic kernels are also wrong, not only slow: 0.3.21's Prescott dsymv reads past small
+ * matrices (a SEGV under AddressSanitizer in pdsyevd). */
+void sb_blas_reexec(char **argv);
 
 /* The symbatch version and the git commit it was built from. */
 const char *sb_version(void);

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *sb_blas_core(void)
 {
@@ -32,4 +33,15 @@ const char *sb_blas_better_core(void)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return "Haswell";
     return NULL;
+}
+
+void sb_blas_reexec(char **argv)
+{
+    const char *core = sb_blas_better_core();
+    char self[4096];
+    ssize_t len = core ? readlink("/proc/self/exe", self, sizeof self - 1) : -1;
+    if (len > 0 && setenv("OPENBLAS_CORETYPE", core, 1) == 0) {
+        self[len] = '\0'; /* the binary's own path, so that the process keeps its name */
+        execv(self, argv);
+    }
 }

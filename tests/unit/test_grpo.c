@@ -719,8 +719,10 @@ static void test_adam_clip(void **state)
     sb_adam_free(&a);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    sb_blas_reexec(argv); /* the kernels symbatch itself runs (core.h) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adv_grpo_variants),
         cmocka_unit_test(test_adv_agrae),
