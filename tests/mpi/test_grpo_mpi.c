@@ -319,7 +319,6 @@ static void check_all_equal(const sb_ctx *world)
 
 int main(int argc, char **argv)
 {
-    sb_blas_reexec(argv); /* the kernels symbatch itself runs (core.h) */
     MPI_Init(&argc, &argv);
     sb_ctx world, self;
     CHECK_RC(sb_ctx_init(&world, MPI_COMM_WORLD), 0);

@@ -9,7 +9,6 @@
 
 #include "abortcheck.h"
 
-#include "symbatch/core.h"
 #include "symbatch/ckpt.h"
 #include "symbatch/comm.h"
 #include "symbatch/error.h"
@@ -234,7 +233,6 @@ static void check_bad(const sb_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-    sb_blas_reexec(argv); /* the kernels symbatch itself runs (core.h) */
     MPI_Init(&argc, &argv);
     sb_ctx world, self;
     CHECK_RC(sb_ctx_init(&world, MPI_COMM_WORLD), 0);

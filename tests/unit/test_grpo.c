@@ -719,10 +719,8 @@ static void test_adam_clip(void **state)
     sb_adam_free(&a);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    (void)argc;
-    sb_blas_reexec(argv); /* the kernels symbatch itself runs (core.h) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adv_grpo_variants),
         cmocka_unit_test(test_adv_agrae),

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "symbatch/core.h"
 #include "symbatch/error.h"
 #include "symbatch/ntk.h"
 
@@ -496,10 +495,8 @@ static void test_mc_all_exact(void **state)
     assert_int_equal(sb_ntk_mc_all_exact(&gp, 10, 10, 7, &p1, &se), SB_EINPUT);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    (void)argc;
-    sb_blas_reexec(argv); /* the kernels symbatch itself runs (core.h) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernel_table),        cmocka_unit_test(test_k10_table),
         cmocka_unit_test(test_finite_width_theory), cmocka_unit_test(test_p_exact_single),

@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "symbatch/core.h"
 #include "symbatch/comm.h"
 #include "symbatch/error.h"
 #include "symbatch/ntk.h"
@@ -311,7 +310,6 @@ static void test_finite_width(void **state)
 
 int main(int argc, char **argv)
 {
-    sb_blas_reexec(argv); /* the kernels symbatch itself runs (core.h) */
     MPI_Init(&argc, &argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inputs),         cmocka_unit_test(test_eval_ntk),
